@@ -1,0 +1,29 @@
+"""tinygrad_np: a small reverse-mode autograd on plain NumPy.
+
+>>> import tinygrad_np as tg
+>>> x = tg.tensor([1.0, 2.0], requires_grad=True)
+>>> (x ** 2).sum().backward()
+>>> x.grad
+Tensor([2., 4.])
+"""
+import numpy as _np
+
+from tinygrad_np.tensor import (Tensor, arange, concatenate, default_generator, eye, full,
+                                get_default_dtype, manual_seed, maximum, minimum, ones,
+                                ones_like, rand, randn, set_default_dtype, stack, tensor,
+                                where, zeros, zeros_like)
+from tinygrad_np.autograd import Function, enable_grad, grad, is_grad_enabled, no_grad
+from tinygrad_np.anomaly import detect_anomaly
+
+float32 = _np.float32
+float64 = _np.float64
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "tensor", "Function", "grad", "no_grad", "enable_grad", "is_grad_enabled",
+    "detect_anomaly", "zeros", "ones", "full", "arange", "randn", "rand", "zeros_like",
+    "ones_like", "eye", "maximum", "minimum", "where", "concatenate", "stack",
+    "manual_seed", "default_generator", "get_default_dtype", "set_default_dtype",
+    "float32", "float64",
+]

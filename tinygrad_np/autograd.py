@@ -1,0 +1,393 @@
+"""The graph and the reverse-mode walk: Function nodes, backward(), grad(), grad modes.
+
+Every recorded op is a `Function` instance (a node). A node keeps
+  parents: one entry per forward input -- the parent's node, the leaf Tensor
+           itself when the parent is a leaf that requires grad, or None;
+  saved:   (output, *inputs) as arrays, freed by the walk unless retain_graph;
+  seq:     a creation counter. Parents are always created before their
+           children, so visiting nodes by decreasing `seq` is a topological
+           order: the walk is a heap pop per node, with no recursion.
+The graph points only backwards (output -> node -> parents), so it is freed by
+reference counting as soon as nothing references the output.
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+import weakref
+from heapq import heappop, heappush
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+_grad_enabled = True
+_anomaly_enabled = False
+_seq = itertools.count()
+# Functions called as hook(node, grad_of_output, grads_of_inputs) for every node the
+# walk visits, before its saved arrays are freed (anomaly mode, retain_grad, pictures).
+_walk_hooks: list[Callable[[Any, Any, tuple], None]] = []
+
+
+class Function:
+    """A differentiable op: subclass it, write `forward` and `backward`, call `apply`.
+
+    `forward(ctx, *arrays, **params)` gets NumPy arrays (or the raw non-Tensor
+    arguments) and returns an array; `backward(ctx, grad_out)` returns one
+    gradient per positional input (None where there is none). Built-in ops read
+    `ctx.saved == (output, *inputs)`; user Functions use `ctx.save_for_backward`
+    and `ctx.saved_tensors`, like PyTorch.
+    """
+
+    __slots__ = ("parents", "saved", "seq", "__dict__", "__weakref__")
+
+    @classmethod
+    def apply(cls, *inputs: Any, **params: Any) -> "Tensor":
+        """Run forward on the inputs' arrays and record the node when a gradient is needed."""
+        ctx = cls.__new__(cls)
+        arrays = []
+        parents = []
+        needs_grad = False
+        for x in inputs:
+            if type(x) is Tensor or isinstance(x, Tensor):
+                arrays.append(x.data)
+                if x.requires_grad:
+                    parents.append(x.grad_fn or x)
+                    needs_grad = True
+                else:
+                    parents.append(None)
+            else:
+                arrays.append(x)
+                parents.append(None)
+        try:
+            out = cls.forward(ctx, *arrays, **params)
+        except (ValueError, TypeError, IndexError) as error:
+            raise _op_error(cls, error, arrays) from error
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        if _anomaly_enabled:
+            from tinygrad_np.anomaly import check_forward
+            check_forward(ctx, out, arrays)
+        if needs_grad and _grad_enabled:
+            if out.dtype.kind != "f":
+                raise TypeError(f"{cls.__name__} produced {out.dtype} output, which cannot carry "
+                                "a gradient; only floating-point results can require grad")
+            ctx.parents = tuple(parents)
+            ctx.saved = (out, *arrays)
+            ctx.seq = next(_seq)
+            return _make(out, ctx)
+        return _make(out, None)
+
+    def forward(ctx, *args: Any, **params: Any) -> np.ndarray:  # noqa: N805
+        raise NotImplementedError(f"{type(ctx).__name__}.forward is not written")
+
+    def backward(ctx, grad: Any) -> Any:  # noqa: N805
+        raise NotImplementedError(f"{type(ctx).__name__}.backward is not written")
+
+    # --- the PyTorch vocabulary for user-defined Functions ---
+    def save_for_backward(self, *arrays: Any) -> None:
+        """Keep arrays for backward; read them back with `saved_tensors`."""
+        self.to_save = arrays
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """What `save_for_backward` kept (graph-connected Tensors under create_graph)."""
+        if getattr(self, "saved", None) is None and hasattr(self, "seq"):
+            raise RuntimeError(_freed_message(self))
+        kept = getattr(self, "to_save", ())
+        saved = getattr(self, "saved", None)
+        if saved is None or not any(type(s) is Tensor for s in saved):
+            return kept
+        # create_graph: hand back the Tensor that carries each saved array
+        by_id = {id(s.data if type(s) is Tensor else s): s for s in saved}
+        return tuple(by_id.get(id(a), a) for a in kept)
+
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]:
+        """For each forward input: does it need a gradient?"""
+        return tuple(p is not None for p in self.parents)
+
+    @property
+    def name(self) -> str:
+        """The op's name as shown in reprs and graphs, e.g. 'MulBackward'."""
+        return type(self).__name__ + "Backward"
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+def _make(data: np.ndarray, grad_fn: Function | None) -> "Tensor":
+    """A Tensor around an array produced by an op (no copying, no checks)."""
+    t = _new_tensor(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = grad_fn is not None
+    t.grad_fn = grad_fn
+    t.name = None
+    return t
+
+
+def _op_error(cls: type, error: Exception, arrays: list) -> Exception:
+    """The forward's own error, prefixed with the op and its input shapes."""
+    shapes = ", ".join(str(np.shape(a)) for a in arrays)
+    kind = next(k for k in (IndexError, TypeError, ValueError) if isinstance(error, k))
+    return kind(f"{cls.__name__} with input shapes {shapes}: {error}")
+
+
+def _freed_message(node: Function) -> str:
+    return (f"Trying to backward through the graph a second time: the arrays saved by "
+            f"{node.name} were freed after the first backward. Pass retain_graph=True "
+            "to the first backward() if you need to backward twice.")
+
+
+# ---------------------------------------------------------------- grad modes
+class _GradMode:
+    """Base of no_grad/enable_grad: a context manager and a function decorator."""
+
+    enabled: bool
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self._previous = _grad_enabled
+        _grad_enabled = self.enabled
+
+    def __exit__(self, *exc: Any) -> None:
+        global _grad_enabled
+        _grad_enabled = self._previous
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def run_in_mode(*args: Any, **kwargs: Any) -> Any:
+            with type(self)():
+                return fn(*args, **kwargs)
+        return run_in_mode
+
+
+class no_grad(_GradMode):  # noqa: N801 (PyTorch's name)
+    """Record nothing inside: `with tg.no_grad(): ...` or `@tg.no_grad()`."""
+
+    enabled = False
+
+
+class enable_grad(_GradMode):  # noqa: N801
+    """Record ops again inside a no_grad region."""
+
+    enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """True when new ops are recorded into the graph."""
+    return _grad_enabled
+
+
+# ---------------------------------------------------------------- the walk
+def unbroadcast(grad: Any, shape: tuple) -> Any:
+    """Sum `grad` over the axes broadcasting added or stretched, so it has `shape`."""
+    lead = grad.ndim - len(shape)
+    if lead > 0:
+        grad = grad.sum(axis=tuple(range(lead)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad
+
+
+def _fit_grad(grad: Any, shape: tuple, node: Function, index: int) -> Any:
+    """Bring a gradient to its input's shape, or say which op returned a wrong one."""
+    if not isinstance(grad, (np.ndarray, Tensor)):
+        grad = np.asarray(grad)
+    if grad.ndim >= len(shape) and all(
+            n == 1 or n == m for n, m in zip(shape, grad.shape[grad.ndim - len(shape):])):
+        fitted = unbroadcast(grad, shape)
+        if fitted.shape == shape:
+            return fitted
+    raise ValueError(f"{type(node).__name__}.backward returned a gradient of shape "
+                     f"{tuple(grad.shape)} for input {index}, whose shape is {shape}; "
+                     "a gradient must have its input's shape (or broadcast to it)")
+
+
+def _graph_connected(node: Function) -> tuple:
+    """node.saved rebuilt as Tensors wired into the graph, for create_graph."""
+    out, *inputs = node.saved
+    rebuilt: list[Any] = [_make(out, node)]
+    for parent, array in zip(node.parents, inputs):
+        if parent is None:
+            rebuilt.append(array)
+        elif type(parent) is Tensor:
+            rebuilt.append(parent)
+        else:
+            rebuilt.append(_make(array, parent))
+    return tuple(rebuilt)
+
+
+def _walk(roots: Sequence["Tensor"], root_grads: Sequence[Any], retain_graph: bool,
+          create_graph: bool, wanted: Sequence[Any] = ()) -> dict:
+    """Backpropagate from roots; return {leaf or node: gradient} for leaves and `wanted`."""
+    global _grad_enabled
+    grads: dict[Any, Any] = {}
+    captured: dict[Any, Any] = {}
+    wanted_nodes = {w for w in wanted if type(w) is not Tensor}
+    heap: list[tuple[int, Function]] = []
+    for root, g in zip(roots, root_grads):
+        key = root.grad_fn or root
+        if key in grads:
+            grads[key] = grads[key] + g
+        else:
+            grads[key] = g
+            if key is root.grad_fn:
+                heappush(heap, (-key.seq, key))
+    hooks = tuple(_walk_hooks)
+    previous_mode = _grad_enabled
+    _grad_enabled = create_graph
+    try:
+        while heap:
+            node = heappop(heap)[1]
+            g = grads.pop(node)
+            if wanted_nodes and node in wanted_nodes:
+                captured[node] = g
+            saved = node.saved
+            if saved is None:
+                raise RuntimeError(_freed_message(node))
+            if create_graph:
+                node.saved = _graph_connected(node)
+                try:
+                    in_grads = type(node).backward(node, g)
+                finally:
+                    node.saved = saved
+            else:
+                in_grads = type(node).backward(node, g)
+            if type(in_grads) is not tuple:
+                in_grads = (in_grads,)
+            if hooks:
+                for hook in hooks:
+                    hook(node, g, in_grads)
+            if not retain_graph:
+                node.saved = None
+            parents = node.parents
+            if len(in_grads) != len(parents):
+                raise ValueError(f"{type(node).__name__}.backward returned {len(in_grads)} "
+                                 f"gradients for {len(parents)} inputs; return one per input "
+                                 "(None for an input with no gradient)")
+            for i in range(len(parents)):
+                parent = parents[i]
+                gi = in_grads[i]
+                if parent is None or gi is None:
+                    continue
+                shape = saved[i + 1].shape
+                if getattr(gi, "shape", None) != shape:
+                    gi = _fit_grad(gi, shape, node, i)
+                if parent in grads:
+                    grads[parent] = grads[parent] + gi
+                else:
+                    grads[parent] = gi
+                    if type(parent) is not Tensor:
+                        heappush(heap, (-parent.seq, parent))
+    finally:
+        _grad_enabled = previous_mode
+    grads.update(captured)
+    return grads
+
+
+_retained: "weakref.WeakKeyDictionary[Function, weakref.ref]" = weakref.WeakKeyDictionary()
+
+
+def retain_grad(tensor: "Tensor") -> None:
+    """Make the walk store this non-leaf tensor's gradient in its `.grad`."""
+    if _store_retained not in _walk_hooks:
+        _walk_hooks.append(_store_retained)
+    _retained[tensor.grad_fn] = weakref.ref(tensor)
+
+
+def _store_retained(node: Function, g: Any, in_grads: tuple) -> None:
+    ref = _retained.get(node)
+    tensor = ref() if ref is not None else None
+    if tensor is not None and tensor.grad_fn is node:
+        g = g if isinstance(g, Tensor) else _make(np.array(g), None)
+        tensor.grad = g if tensor.grad is None else tensor.grad + g
+
+
+def _initial_grad(root: "Tensor", grad: Any, create_graph: bool) -> Any:
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(f"grad can be implicitly created only for a one-element output, "
+                               f"but this output has shape {root.shape}; pass grad= (an array "
+                               "of that shape), or reduce the output first, e.g. y.sum()")
+        g = np.ones_like(root.data)
+    elif isinstance(grad, Tensor):
+        g = grad if create_graph else grad.data
+    else:
+        g = np.asarray(grad, dtype=root.dtype)
+    if g.shape != root.shape:
+        raise ValueError(f"grad has shape {tuple(g.shape)} but the output has shape "
+                         f"{root.shape}; they must match")
+    if create_graph and not isinstance(g, Tensor):
+        g = _make(g, None)
+    return g
+
+
+def _check_differentiable(t: "Tensor", what: str) -> None:
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{what} must be a Tensor, got {type(t).__name__}")
+    if not t.requires_grad:
+        raise RuntimeError(f"{what} (shape {t.shape}) does not require grad and has no "
+                           "grad_fn: create it with requires_grad=True or compute it from "
+                           "a tensor that requires grad")
+
+
+def backward(tensor: "Tensor", grad: Any = None, retain_graph: bool = False,
+             create_graph: bool = False) -> None:
+    """Accumulate d(tensor)/d(leaf) into `.grad` of every leaf that requires grad."""
+    _check_differentiable(tensor, "the tensor you call backward() on")
+    g = _initial_grad(tensor, grad, create_graph)
+    grads = _walk([tensor], [g], retain_graph or create_graph, create_graph)
+    for leaf, g in grads.items():
+        if type(leaf) is not Tensor:
+            continue
+        if create_graph:
+            leaf.grad = g if leaf.grad is None else leaf.grad + g
+        elif leaf.grad is None:
+            # copy: the walk may hand the same array to several leaves
+            leaf.grad = _make(np.array(g, dtype=leaf.data.dtype), None)
+        elif leaf.grad.grad_fn is None:
+            leaf.grad.data += g
+        else:
+            leaf.grad = _make(leaf.grad.data + g, None)
+
+
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple:
+    """Gradients of outputs w.r.t. inputs, returned (not accumulated), like torch.autograd.grad."""
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"got {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for i, out in enumerate(outputs):
+        _check_differentiable(out, f"outputs[{i}]")
+    for i, x in enumerate(inputs):
+        _check_differentiable(x, f"inputs[{i}]")
+    if retain_graph is None:
+        retain_graph = create_graph
+    root_grads = [_initial_grad(o, g, create_graph) for o, g in zip(outputs, grad_outputs)]
+    keys = [x.grad_fn or x for x in inputs]
+    grads = _walk(outputs, root_grads, retain_graph, create_graph, wanted=keys)
+    result = []
+    for i, (x, key) in enumerate(zip(inputs, keys)):
+        g = grads.get(key)
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(f"inputs[{i}] (shape {x.shape}) was not used to compute "
+                                   "the outputs; pass allow_unused=True to get None for it")
+            result.append(None)
+            continue
+        if not isinstance(g, Tensor):
+            g = _make(np.array(g, dtype=x.data.dtype), None)
+        elif g.dtype != x.dtype:
+            g = g.astype(x.dtype)
+        result.append(g)
+    return tuple(result)
+
+
+from tinygrad_np.tensor import Tensor  # noqa: E402  (Tensor's methods need this module first)
+
+_new_tensor = object.__new__

@@ -1,0 +1,447 @@
+"""Tensor: a NumPy array with a place in the autograd graph.
+
+Each op method is one line that hands the work to a primitive in `ops.py`, or a
+short composite of other Tensor methods (those need no derivative of their own).
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+_default_dtype = np.dtype(np.float32)
+_rng = np.random.default_rng()
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype Python floats and float lists become (float32 unless set)."""
+    return _default_dtype
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Set the dtype Python floats and float lists become; must be a float dtype."""
+    global _default_dtype
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"the default dtype must be a floating-point dtype, got {dtype}")
+    _default_dtype = dtype
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Seed every random constructor and initialiser; returns the new generator."""
+    global _rng
+    _rng = np.random.default_rng(seed)
+    return _rng
+
+
+def default_generator() -> np.random.Generator:
+    """The generator random constructors and `tg.nn.init` draw from."""
+    return _rng
+
+
+def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """User data -> a fresh ndarray following the contract's dtype rules."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, (np.ndarray, np.generic)):
+        array = np.array(data, dtype=dtype)
+    else:
+        array = np.array(data)
+        if dtype is not None:
+            array = array.astype(dtype, copy=False)
+        elif array.dtype.kind == "f":
+            array = array.astype(_default_dtype, copy=False)
+    if array.dtype.kind not in "biufc":
+        raise TypeError(f"cannot make a Tensor from {type(data).__name__} data of dtype "
+                        f"{array.dtype}; use numbers, nested lists of numbers, or an ndarray")
+    return array
+
+
+def _check_can_require_grad(array: np.ndarray) -> None:
+    if array.dtype.kind != "f":
+        raise TypeError(f"only floating-point Tensors can require grad, but this one holds "
+                        f"{array.dtype} data of shape {array.shape}; pass float data or "
+                        f"dtype=np.float32")
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it for reverse-mode autograd.
+
+    >>> x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    Tensor([2., 4., 6.])
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "__weakref__")
+    __array_ufunc__ = None  # ndarray (op) Tensor defers to the Tensor's reflected operator
+    __hash__ = object.__hash__  # identity hash; == is elementwise, as in NumPy
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
+                 name: str | None = None) -> None:
+        self.data = _as_array(data, dtype)
+        if requires_grad:
+            _check_can_require_grad(self.data)
+        self.requires_grad = bool(requires_grad)
+        self.grad: Tensor | None = None
+        self.grad_fn = None
+        self.name = name
+
+    # ------------------------------------------------------------ attributes
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802
+        """All axes reversed, as NumPy's `.T`."""
+        return self.transpose()
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors the user made (no grad_fn): backward fills their `.grad`."""
+        return self.grad_fn is None
+
+    # ----------------------------------------------------------- conversions
+    def numpy(self) -> np.ndarray:
+        """The underlying ndarray (shared, not copied)."""
+        return self.data
+
+    def item(self) -> Any:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a one-element tensor, this one has shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+                             "use .any() or .all() on .data")
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        extras = []
+        if self.data.dtype not in (_default_dtype, np.int64, np.bool_):
+            extras.append(f"dtype={self.data.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "Tensor(" + ", ".join([body] + extras) + ")"
+
+    # -------------------------------------------------------------- autograd
+    def backward(self, grad: Any = None, retain_graph: bool = False,
+                 create_graph: bool = False) -> None:
+        """Accumulate the gradient of this tensor into `.grad` of every leaf it depends on."""
+        autograd.backward(self, grad, retain_graph, create_graph)
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph (shares memory, never requires grad)."""
+        return autograd._make(self.data, None)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set requires_grad in place on a leaf; returns self."""
+        if not self.is_leaf and not requires_grad:
+            raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use .detach() instead")
+        if requires_grad:
+            _check_can_require_grad(self.data)
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in `.grad` after backward."""
+        if self.grad_fn is not None:
+            autograd.retain_grad(self)
+
+    # ------------------------------------------------------------- operators
+    def __add__(self, other: Any) -> Tensor: return ops.Add.apply(self, other)
+    def __radd__(self, other: Any) -> Tensor: return ops.Add.apply(other, self)
+    def __sub__(self, other: Any) -> Tensor: return ops.Sub.apply(self, other)
+    def __rsub__(self, other: Any) -> Tensor: return ops.Sub.apply(other, self)
+    def __mul__(self, other: Any) -> Tensor: return ops.Mul.apply(self, other)
+    def __rmul__(self, other: Any) -> Tensor: return ops.Mul.apply(other, self)
+    def __truediv__(self, other: Any) -> Tensor: return ops.Div.apply(self, other)
+    def __rtruediv__(self, other: Any) -> Tensor: return ops.Div.apply(other, self)
+    def __pow__(self, other: Any) -> Tensor: return ops.Pow.apply(self, other)
+    def __rpow__(self, other: Any) -> Tensor: return ops.Pow.apply(other, self)
+    def __matmul__(self, other: Any) -> Tensor: return ops.MatMul.apply(self, other)
+    def __rmatmul__(self, other: Any) -> Tensor: return ops.MatMul.apply(other, self)
+    def __neg__(self) -> Tensor: return ops.Neg.apply(self)
+    def __pos__(self) -> Tensor: return self
+    def matmul(self, other: Any) -> Tensor: return ops.MatMul.apply(self, other)
+
+    def __iadd__(self, other: Any) -> Tensor: return self._inplace(ops.Add, other, "+=")
+    def __isub__(self, other: Any) -> Tensor: return self._inplace(ops.Sub, other, "-=")
+    def __imul__(self, other: Any) -> Tensor: return self._inplace(ops.Mul, other, "*=")
+    def __itruediv__(self, other: Any) -> Tensor: return self._inplace(ops.Div, other, "/=")
+
+    def _inplace(self, op: type, other: Any, symbol: str) -> Tensor:
+        """PyTorch's rules: mutate plain tensors; refuse leaves that require grad."""
+        recording = autograd.is_grad_enabled()
+        if recording and self.requires_grad and self.grad_fn is None:
+            raise RuntimeError(
+                f"a leaf Tensor that requires grad (shape {self.shape}) is being used in an "
+                f"in-place operation ({symbol}); wrap the update in `with tg.no_grad():` "
+                f"or use the out-of-place form `t = t {symbol[0]} other`")
+        other_needs_grad = isinstance(other, Tensor) and other.requires_grad
+        if recording and (self.requires_grad or other_needs_grad):
+            # Rebind to a new node; nodes that saved the old array keep it intact.
+            result = op.apply(self, other)
+            if result.shape != self.shape:
+                raise ValueError(f"in-place {symbol} cannot change the shape {self.shape} "
+                                 f"to {result.shape}")
+            self.data, self.grad_fn, self.requires_grad = result.data, result.grad_fn, True
+            return self
+        value = other.data if isinstance(other, Tensor) else other
+        ufunc = {"+=": np.add, "-=": np.subtract, "*=": np.multiply, "/=": np.true_divide}[symbol]
+        ufunc(self.data, value, out=self.data)
+        return self
+
+    def _compare(self, ufunc: np.ufunc, other: Any) -> Tensor:
+        value = other.data if isinstance(other, Tensor) else other
+        return autograd._make(np.asarray(ufunc(self.data, value)), None)
+
+    def __lt__(self, other: Any) -> Tensor: return self._compare(np.less, other)
+    def __le__(self, other: Any) -> Tensor: return self._compare(np.less_equal, other)
+    def __gt__(self, other: Any) -> Tensor: return self._compare(np.greater, other)
+    def __ge__(self, other: Any) -> Tensor: return self._compare(np.greater_equal, other)
+    def __eq__(self, other: Any) -> Tensor: return self._compare(np.equal, other)  # type: ignore[override]
+    def __ne__(self, other: Any) -> Tensor: return self._compare(np.not_equal, other)  # type: ignore[override]
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return ops.GetItem.apply(self, index=ops.plain_index(index))
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if self.requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError(f"item assignment on a tensor that requires grad (shape "
+                               f"{self.shape}); build the result with tg.where or tg.concatenate, "
+                               "or assign inside `with tg.no_grad():`")
+        self.data[ops.plain_index(index)] = value.data if isinstance(value, Tensor) else value
+
+    # ----------------------------------------------------------- elementwise
+    def exp(self) -> Tensor: return ops.Exp.apply(self)
+    def log(self) -> Tensor: return ops.Log.apply(self)
+    def sqrt(self) -> Tensor: return ops.Sqrt.apply(self)
+    def abs(self) -> Tensor: return ops.Abs.apply(self)
+    def tanh(self) -> Tensor: return ops.Tanh.apply(self)
+    def sigmoid(self) -> Tensor: return ops.Sigmoid.apply(self)
+    def relu(self) -> Tensor: return ops.ReLU.apply(self)
+    def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
+        return ops.Clip.apply(self, lo=lo, hi=hi)
+    def astype(self, dtype: Any) -> Tensor: return ops.Cast.apply(self, dtype=np.dtype(dtype))
+
+    # ------------------------------------------------------------ reductions
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.Sum.apply(self, axis=ops.normalize_axis(axis, self.ndim), keepdims=keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        axis = ops.normalize_axis(axis, self.ndim)
+        count = int(np.prod([self.shape[a] for a in axis]))
+        return self.sum(axis, keepdims) * (1.0 / count if count else np.nan)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.Max.apply(self, axis=ops.normalize_axis(axis, self.ndim), keepdims=keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return -((-self).max(axis, keepdims))
+
+    def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+        axis = ops.normalize_axis(axis, self.ndim)
+        count = int(np.prod([self.shape[a] for a in axis]))
+        centred = self - self.mean(axis, keepdims=True)
+        return (centred * centred).sum(axis, keepdims) * (1.0 / max(count - ddof, 0) if count > ddof else np.inf)
+
+    def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+        return self.var(axis, keepdims, ddof).sqrt()
+
+    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        axis = ops.normalize_axis(axis, self.ndim)
+        # NOTE: shifting by the (constant) max keeps exp() <= 1; the shift's gradient cancels.
+        shift = self.data.max(axis=axis, keepdims=True) if self.size else np.zeros(())
+        shift = np.where(np.isfinite(shift), shift, 0)
+        out = (self - shift).exp().sum(axis, keepdims=True).log() + shift
+        return out if keepdims else out.reshape(np.squeeze(out.data, axis).shape)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        shift = np.where(np.isfinite(m := self.data.max(axis=axis, keepdims=True)), m, 0)
+        e = (self - shift).exp()
+        return e / e.sum(axis, keepdims=True)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        return self - self.logsumexp(axis, keepdims=True)
+
+    def argmax(self, axis: int | None = None) -> Tensor:
+        return autograd._make(np.asarray(self.data.argmax(axis=axis)), None)
+
+    def argmin(self, axis: int | None = None) -> Tensor:
+        return autograd._make(np.asarray(self.data.argmin(axis=axis)), None)
+
+    # ----------------------------------------------------------------- shape
+    def reshape(self, *shape: Any) -> Tensor:
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return ops.Reshape.apply(self, shape=tuple(shape))
+
+    def transpose(self, *axes: Any) -> Tensor:
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]
+        return ops.Transpose.apply(self, axes=tuple(axes) if axes else None)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        axes = list(range(self.ndim))
+        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+        return self.transpose(axes)
+
+    def flatten(self) -> Tensor:
+        return self.reshape(-1)
+
+    def squeeze(self, axis: Any = None) -> Tensor:
+        return self.reshape(np.squeeze(self.data, axis).shape)
+
+    def expand_dims(self, axis: Any) -> Tensor:
+        return self.reshape(np.expand_dims(self.data, axis).shape)
+
+    def broadcast_to(self, shape: Sequence[int]) -> Tensor:
+        return ops.BroadcastTo.apply(self, shape=tuple(shape))
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    """Same as `Tensor(...)`, PyTorch's spelling."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+# ------------------------------------------------------------ free functions
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise maximum with broadcasting; ties split the gradient evenly, like PyTorch."""
+    return ops.Maximum.apply(a, b)
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise minimum with broadcasting."""
+    return -ops.Maximum.apply(-_lift(a), -_lift(b))
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """Elementwise choice: a where condition holds, else b (no gradient to the condition)."""
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    return ops.Where.apply(a, b, condition=cond.astype(bool, copy=False))
+
+
+def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    return ops.Concatenate.apply(*tensors, axis=axis)
+
+
+def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join tensors along a new axis."""
+    tensors = [_lift(t) for t in tensors]
+    return concatenate([t.expand_dims(axis) for t in tensors], axis=axis)
+
+
+def _lift(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+# -------------------------------------------------------------- constructors
+def _shape(shape: tuple) -> tuple:
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+
+
+def _new(array: np.ndarray, requires_grad: bool) -> Tensor:
+    t = Tensor.__new__(Tensor)
+    t.data, t.grad, t.grad_fn, t.name = array, None, None, None
+    if requires_grad:
+        _check_can_require_grad(array)
+    t.requires_grad = bool(requires_grad)
+    return t
+
+
+def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros: `tg.zeros(2, 3)` or `tg.zeros((2, 3))`."""
+    return _new(np.zeros(_shape(shape), dtype or _default_dtype), requires_grad)
+
+
+def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones."""
+    return _new(np.ones(_shape(shape), dtype or _default_dtype), requires_grad)
+
+
+def full(shape: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor filled with one value."""
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    return _new(np.full(shape, fill_value, dtype or _default_dtype), requires_grad)
+
+
+def zeros_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Zeros with t's shape and dtype."""
+    return _new(np.zeros_like(np.asarray(t), dtype=dtype), requires_grad)
+
+
+def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Ones with t's shape and dtype."""
+    return _new(np.ones_like(np.asarray(t), dtype=dtype), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """The identity matrix."""
+    return _new(np.eye(n, m, dtype=dtype or _default_dtype), requires_grad)
+
+
+def arange(start: float, stop: float | None = None, step: float = 1, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Evenly spaced values; integer arguments give int64, float ones the default dtype."""
+    array = np.arange(start, stop, step) if stop is not None else np.arange(start)
+    if dtype is not None:
+        array = array.astype(dtype)
+    elif array.dtype.kind == "f":
+        array = array.astype(_default_dtype)
+    return _new(array, requires_grad)
+
+
+def randn(*shape: Any, dtype: Any = None, requires_grad: bool = False,
+          generator: np.random.Generator | None = None) -> Tensor:
+    """Standard normal samples from the seeded generator (`tg.manual_seed`)."""
+    rng = generator or _rng
+    return _new(rng.standard_normal(_shape(shape)).astype(dtype or _default_dtype), requires_grad)
+
+
+def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False,
+         generator: np.random.Generator | None = None) -> Tensor:
+    """Uniform samples in [0, 1) from the seeded generator."""
+    rng = generator or _rng
+    return _new(rng.random(_shape(shape)).astype(dtype or _default_dtype), requires_grad)
+
+
+from tinygrad_np import autograd, ops  # noqa: E402  (they use Tensor: import after it)
