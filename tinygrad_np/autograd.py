@@ -38,7 +38,7 @@ class Function:
     and `ctx.saved_tensors`, like PyTorch.
     """
 
-    __slots__ = ("parents", "saved", "seq", "__dict__", "__weakref__")
+    __slots__ = ("parents", "saved", "seq", "freed_spec", "__dict__", "__weakref__")
 
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> "Tensor":
@@ -113,6 +113,21 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
+
+
+def next_seq() -> int:
+    """A fresh sequence number: nodes recorded after this call have larger `seq`.
+
+    Module.__call__ takes one before and after forward, so the nodes a module
+    created are exactly those whose seq lies between (no per-op bookkeeping).
+    """
+    return next(_seq)
+
+
+def output_spec(node: Function) -> tuple:
+    """(shape, dtype) of a node's output, also after backward freed its arrays."""
+    saved = node.saved
+    return (saved[0].shape, saved[0].dtype) if saved is not None else node.freed_spec
 
 
 def _make(data: np.ndarray, grad_fn: Function | None) -> "Tensor":
@@ -262,6 +277,7 @@ def _walk(roots: Sequence["Tensor"], root_grads: Sequence[Any], retain_graph: bo
                     hook(node, g, in_grads)
             if not retain_graph:
                 node.saved = None
+                node.freed_spec = (saved[0].shape, saved[0].dtype)  # for pictures
             parents = node.parents
             if len(in_grads) != len(parents):
                 raise ValueError(f"{type(node).__name__}.backward returned {len(in_grads)} "
