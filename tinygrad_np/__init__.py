@@ -8,12 +8,14 @@ Tensor([2., 4.])
 """
 import numpy as _np
 
+from tinygrad_np import data, nn, optim, testing, viz
+from tinygrad_np.anomaly import detect_anomaly
+from tinygrad_np.autograd import Function, enable_grad, grad, is_grad_enabled, no_grad
+from tinygrad_np.serialization import load, save
 from tinygrad_np.tensor import (Tensor, arange, concatenate, default_generator, eye, full,
                                 get_default_dtype, manual_seed, maximum, minimum, ones,
                                 ones_like, rand, randn, set_default_dtype, stack, tensor,
                                 where, zeros, zeros_like)
-from tinygrad_np.autograd import Function, enable_grad, grad, is_grad_enabled, no_grad
-from tinygrad_np.anomaly import detect_anomaly
 
 float32 = _np.float32
 float64 = _np.float64
@@ -25,5 +27,5 @@ __all__ = [
     "detect_anomaly", "zeros", "ones", "full", "arange", "randn", "rand", "zeros_like",
     "ones_like", "eye", "maximum", "minimum", "where", "concatenate", "stack",
     "manual_seed", "default_generator", "get_default_dtype", "set_default_dtype",
-    "float32", "float64",
+    "float32", "float64", "data", "nn", "optim", "testing", "viz", "save", "load",
 ]

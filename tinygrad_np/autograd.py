@@ -66,7 +66,7 @@ class Function:
             out = np.asarray(out)
         if _anomaly_enabled:
             from tinygrad_np.anomaly import check_forward
-            check_forward(ctx, out, arrays)
+            check_forward(ctx, out, arrays, parents)
         if needs_grad and _grad_enabled:
             if out.dtype.kind != "f":
                 raise TypeError(f"{cls.__name__} produced {out.dtype} output, which cannot carry "
@@ -98,7 +98,7 @@ class Function:
         if saved is None or not any(type(s) is Tensor for s in saved):
             return kept
         # create_graph: hand back the Tensor that carries each saved array
-        by_id = {id(s.data if type(s) is Tensor else s): s for s in saved}
+        by_id = {id(s.data if isinstance(s, Tensor) else s): s for s in saved}
         return tuple(by_id.get(id(a), a) for a in kept)
 
     @property
@@ -227,7 +227,7 @@ def _graph_connected(node: Function) -> tuple:
     for parent, array in zip(node.parents, inputs):
         if parent is None:
             rebuilt.append(array)
-        elif type(parent) is Tensor:
+        elif isinstance(parent, Tensor):  # a leaf (Tensor or subclass such as Parameter)
             rebuilt.append(parent)
         else:
             rebuilt.append(_make(array, parent))
@@ -240,7 +240,7 @@ def _walk(roots: Sequence["Tensor"], root_grads: Sequence[Any], retain_graph: bo
     global _grad_enabled
     grads: dict[Any, Any] = {}
     captured: dict[Any, Any] = {}
-    wanted_nodes = {w for w in wanted if type(w) is not Tensor}
+    wanted_nodes = {w for w in wanted if isinstance(w, Function)}
     heap: list[tuple[int, Function]] = []
     for root, g in zip(roots, root_grads):
         key = root.grad_fn or root
@@ -280,9 +280,10 @@ def _walk(roots: Sequence["Tensor"], root_grads: Sequence[Any], retain_graph: bo
                 node.freed_spec = (saved[0].shape, saved[0].dtype)  # for pictures
             parents = node.parents
             if len(in_grads) != len(parents):
+                shapes = ", ".join(str(np.shape(a)) for a in saved[1:])
                 raise ValueError(f"{type(node).__name__}.backward returned {len(in_grads)} "
-                                 f"gradients for {len(parents)} inputs; return one per input "
-                                 "(None for an input with no gradient)")
+                                 f"gradients for {len(parents)} inputs (shapes {shapes}); "
+                                 "return one per input (None for an input with no gradient)")
             for i in range(len(parents)):
                 parent = parents[i]
                 gi = in_grads[i]
@@ -295,7 +296,7 @@ def _walk(roots: Sequence["Tensor"], root_grads: Sequence[Any], retain_graph: bo
                     grads[parent] = grads[parent] + gi
                 else:
                     grads[parent] = gi
-                    if type(parent) is not Tensor:
+                    if isinstance(parent, Function):
                         heappush(heap, (-parent.seq, parent))
     finally:
         _grad_enabled = previous_mode
@@ -356,7 +357,7 @@ def backward(tensor: "Tensor", grad: Any = None, retain_graph: bool = False,
     g = _initial_grad(tensor, grad, create_graph)
     grads = _walk([tensor], [g], retain_graph or create_graph, create_graph)
     for leaf, g in grads.items():
-        if type(leaf) is not Tensor:
+        if not isinstance(leaf, Tensor):
             continue
         if create_graph:
             leaf.grad = g if leaf.grad is None else leaf.grad + g

@@ -282,7 +282,8 @@ class Tensor:
         axis = ops.normalize_axis(axis, self.ndim)
         count = int(np.prod([self.shape[a] for a in axis]))
         centred = self - self.mean(axis, keepdims=True)
-        return (centred * centred).sum(axis, keepdims) * (1.0 / max(count - ddof, 0) if count > ddof else np.inf)
+        scale = 1.0 / (count - ddof) if count > ddof else np.inf
+        return (centred * centred).sum(axis, keepdims) * scale
 
     def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
         return self.var(axis, keepdims, ddof).sqrt()
@@ -301,7 +302,11 @@ class Tensor:
         return e / e.sum(axis, keepdims=True)
 
     def log_softmax(self, axis: int = -1) -> Tensor:
-        return self - self.logsumexp(axis, keepdims=True)
+        # NOTE: (x - m) - log(sum(exp(x - m))) as PyTorch computes it; x - logsumexp(x)
+        # would add m back first and lose digits to cancellation when |m| is large.
+        shift = self.data.max(axis=axis, keepdims=True) if self.size else np.zeros(())
+        shifted = self - np.where(np.isfinite(shift), shift, 0)
+        return shifted - shifted.exp().sum(axis, keepdims=True).log()
 
     def argmax(self, axis: int | None = None) -> Tensor:
         return autograd._make(np.asarray(self.data.argmax(axis=axis)), None)
@@ -328,13 +333,22 @@ class Tensor:
         return self.reshape(-1)
 
     def squeeze(self, axis: Any = None) -> Tensor:
-        return self.reshape(np.squeeze(self.data, axis).shape)
+        return self.reshape(_shape_op(np.squeeze, "squeeze", self, axis))
 
     def expand_dims(self, axis: Any) -> Tensor:
-        return self.reshape(np.expand_dims(self.data, axis).shape)
+        return self.reshape(_shape_op(np.expand_dims, "expand_dims", self, axis))
 
     def broadcast_to(self, shape: Sequence[int]) -> Tensor:
         return ops.BroadcastTo.apply(self, shape=tuple(shape))
+
+
+def _shape_op(fn: Any, name: str, t: Tensor, axis: Any) -> tuple:
+    """The output shape of NumPy's squeeze/expand_dims, with an error naming op and shape."""
+    try:
+        return fn(t.data, axis).shape
+    except ValueError as error:  # AxisError is a ValueError too
+        raise type(error)(f"{name}(axis={axis}) of a tensor of shape {t.shape}: {error}") \
+            from error
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
@@ -350,7 +364,13 @@ def maximum(a: Any, b: Any) -> Tensor:
 
 def minimum(a: Any, b: Any) -> Tensor:
     """Elementwise minimum with broadcasting."""
-    return -ops.Maximum.apply(-_lift(a), -_lift(b))
+    # NOTE: negate constants as they are (a Python float stays weakly typed, as in NumPy);
+    # lifting them into default-dtype Tensors would round a float64 operand to float32.
+    return -ops.Maximum.apply(_negated(a), _negated(b))
+
+
+def _negated(x: Any) -> Any:
+    return -x if isinstance(x, (Tensor, np.ndarray, np.generic, int, float)) else -np.asarray(x)
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:

@@ -1,0 +1,99 @@
+"""The workloads W1..W6: their data, their float32 weights, and their sizes.
+
+Everything here is plain NumPy drawn from fixed seeds, so every framework, in
+every fresh process, starts from bit-identical arrays.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SEED = 0
+LR = 0.01
+CHAIN_MUL, CHAIN_ADD = 1.0001, 0.001  # the chain body: y = (y * 1.0001 + 0.001).tanh()
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One benchmark row: what it runs and how it is measured."""
+
+    key: str
+    title: str
+    kind: str          # "mlp" (a training step), "chain" (fwd+bwd of a long chain), "memory"
+    loss: str = ""     # for mlp: "bce" (sigmoid out), "ce" (softmax), "hinge" (linear out)
+    sizes: tuple = ()  # for mlp: layer widths; for chain: (elements, iterations)
+    rows: int = 0
+
+
+WORKLOADS = {
+    "W1": Workload("W1", "moons MLP 2-25-50-50-25-1, BCE, 800 rows, SGD step", "mlp", "bce",
+                   (2, 25, 50, 50, 25, 1), 800),
+    "W2": Workload("W2", "MLP 784-256-256-10, softmax CE, batch 128, SGD step", "mlp", "ce",
+                   (784, 256, 256, 10), 128),
+    "W3": Workload("W3", "1000 x (y*1.0001+0.001).tanh() on 16 floats, fwd+bwd", "chain",
+                   sizes=(16, 1000)),
+    # NOTE: 33,334 bodies of 3 ops = 100,002 recorded ops.
+    "W4": Workload("W4", "100,000-op chain fwd+bwd, fresh process", "chain", sizes=(16, 33_334)),
+    "W5": Workload("W5", "micro MLP 2-16-16-1, hinge loss, 100 rows, SGD step", "mlp", "hinge",
+                   (2, 16, 16, 1), 100),
+    "W6": Workload("W6", "RSS growth from W1 step 100 to step 10,000", "memory", "bce",
+                   (2, 25, 50, 50, 25, 1), 800),
+}
+
+
+def moons(n: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaving half circles (scikit-learn's make_moons), labels 0/1."""
+    rng = np.random.default_rng(seed)
+    n_out = n // 2
+    n_in = n - n_out
+    t_out = np.linspace(0, np.pi, n_out)
+    t_in = np.linspace(0, np.pi, n_in)
+    x = np.concatenate([np.stack([np.cos(t_out), np.sin(t_out)], 1),
+                        np.stack([1 - np.cos(t_in), 1 - np.sin(t_in) - 0.5], 1)])
+    y = np.concatenate([np.zeros(n_out), np.ones(n_in)])
+    x += rng.normal(scale=noise, size=x.shape)
+    order = rng.permutation(n)
+    return x[order], y[order]
+
+
+def init_weights(sizes: tuple, seed: int, dtype: np.dtype) -> list[tuple[np.ndarray, np.ndarray]]:
+    """PyTorch's default Linear init, drawn from one seed: [(W (out, in), b (out,)), ...]."""
+    rng = np.random.default_rng(seed)
+    weights = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        bound = 1 / np.sqrt(n_in)
+        w = rng.uniform(-bound, bound, size=(n_out, n_in)).astype(dtype)
+        b = rng.uniform(-bound, bound, size=(n_out,)).astype(dtype)
+        weights.append((w, b))
+    return weights
+
+
+def mlp_data(loss: str, sizes: tuple, rows: int, seed: int,
+             dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs and targets for an MLP workload.
+
+    bce: moons (noise 0.2, the seed-000 tutorial's set), targets (rows, 1) in {0, 1};
+    hinge: moons, targets (rows, 1) in {-1, +1} (micrograd's demo);
+    ce: standard-normal inputs, integer class targets (rows,).
+    """
+    if loss in ("bce", "hinge"):
+        x, y = moons(rows, 0.2, seed)
+        if sizes[0] != 2:  # tiny checks may use wider inputs: pad with noise
+            extra = np.random.default_rng(seed + 1).normal(size=(rows, sizes[0] - 2))
+            x = np.concatenate([x, extra], 1)
+        y = y if loss == "bce" else 2 * y - 1
+        return x.astype(dtype), y.reshape(-1, 1).astype(dtype)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((rows, sizes[0])).astype(dtype)
+    return x, rng.integers(0, sizes[-1], size=rows).astype(np.int64)
+
+
+def chain_input(elements: int, seed: int, dtype: np.dtype) -> np.ndarray:
+    """The chain's starting vector."""
+    return np.random.default_rng(seed).uniform(-1, 1, size=elements).astype(dtype)
+
+
+# The tiny cases the correctness check runs in every framework (see bench_check.py).
+TINY_MLP = {"bce": ((3, 5, 4, 1), 12), "ce": ((6, 7, 4), 9), "hinge": ((2, 4, 3, 1), 10)}
+TINY_CHAIN = (4, 6)

@@ -1,0 +1,66 @@
+"""PyTorch eager on the CPU, one thread: torch.nn layers and losses, torch.optim.SGD."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from bench_data import CHAIN_ADD, CHAIN_MUL
+
+NAME = "pytorch"
+KINDS = {"bce", "ce", "hinge", "chain"}
+torch.set_num_threads(1)
+
+
+def version() -> str:
+    return torch.__version__
+
+
+class MLP:
+    def __init__(self, weights: list, x: np.ndarray, y: np.ndarray, loss: str, lr: float) -> None:
+        layers: list = []
+        for i, (w, b) in enumerate(weights):
+            linear = torch.nn.Linear(w.shape[1], w.shape[0], dtype=torch.from_numpy(w).dtype)
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(w))
+                linear.bias.copy_(torch.from_numpy(b))
+            layers.append(linear)
+            if i < len(weights) - 1:
+                layers.append(torch.nn.ReLU())
+        if loss == "bce":
+            layers.append(torch.nn.Sigmoid())
+        self.model = torch.nn.Sequential(*layers)
+        self.x, self.y = torch.from_numpy(x), torch.from_numpy(y)
+        self.criterion = {"bce": torch.nn.BCELoss(), "ce": torch.nn.CrossEntropyLoss()}.get(loss)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=lr)
+
+    def step(self) -> float:
+        self.optimizer.zero_grad()
+        out = self.model(self.x)
+        if self.criterion is not None:
+            loss = self.criterion(out, self.y)
+        else:
+            loss = torch.relu(1 - self.y * out).mean()
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+    def params(self) -> list:
+        return [p.detach().numpy() for p in self.model.parameters()]
+
+    def grads(self) -> list:
+        return [p.grad.numpy() for p in self.model.parameters()]
+
+
+def mlp(weights: list, x: np.ndarray, y: np.ndarray, loss: str, lr: float) -> MLP:
+    return MLP(weights, x, y, loss, lr)
+
+
+def chain(x0: np.ndarray, iterations: int):
+    def run() -> tuple:
+        x = torch.tensor(x0, requires_grad=True)
+        y = x
+        for _ in range(iterations):
+            y = (y * CHAIN_MUL + CHAIN_ADD).tanh()
+        y.backward(torch.ones_like(y))
+        return y.detach().numpy(), x.grad.numpy()
+    return run

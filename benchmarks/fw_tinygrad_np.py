@@ -1,0 +1,66 @@
+"""tinygrad_np, used the way a user would: tg.nn layers and losses, tg.optim.SGD."""
+from __future__ import annotations
+
+import numpy as np
+
+import tinygrad_np as tg
+from bench_data import CHAIN_ADD, CHAIN_MUL
+
+NAME = "tinygrad_np"
+KINDS = {"bce", "ce", "hinge", "chain"}
+
+
+def version() -> str:
+    return tg.__version__
+
+
+class MLP:
+    def __init__(self, weights: list, x: np.ndarray, y: np.ndarray, loss: str, lr: float) -> None:
+        tg.set_default_dtype(x.dtype)  # the float64 check builds float64 layers
+        layers: list = []
+        for i, (w, b) in enumerate(weights):
+            linear = tg.nn.Linear(w.shape[1], w.shape[0])
+            linear.weight.data = w.copy()
+            linear.bias.data = b.copy()
+            layers.append(linear)
+            if i < len(weights) - 1:
+                layers.append(tg.nn.ReLU())
+        if loss == "bce":
+            layers.append(tg.nn.Sigmoid())
+        self.model = tg.nn.Sequential(*layers)
+        self.x, self.y = tg.Tensor(x), tg.Tensor(y)
+        self.loss = loss
+        self.criterion = {"bce": tg.nn.BCELoss(), "ce": tg.nn.CrossEntropyLoss()}.get(loss)
+        self.optimizer = tg.optim.SGD(self.model.parameters(), lr=lr)
+
+    def step(self) -> float:
+        self.optimizer.zero_grad()
+        out = self.model(self.x)
+        if self.criterion is not None:
+            loss = self.criterion(out, self.y)
+        else:  # hinge, micrograd's demo loss
+            loss = (1 - self.y * out).relu().mean()
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+    def params(self) -> list:
+        return [p.data for p in self.model.parameters()]
+
+    def grads(self) -> list:
+        return [p.grad.data for p in self.model.parameters()]
+
+
+def mlp(weights: list, x: np.ndarray, y: np.ndarray, loss: str, lr: float) -> MLP:
+    return MLP(weights, x, y, loss, lr)
+
+
+def chain(x0: np.ndarray, iterations: int):
+    def run() -> tuple:
+        x = tg.Tensor(x0, requires_grad=True)
+        y = x
+        for _ in range(iterations):
+            y = (y * CHAIN_MUL + CHAIN_ADD).tanh()
+        y.backward(np.ones_like(x0))
+        return y.data, x.grad.data
+    return run

@@ -1,0 +1,304 @@
+"""Side-by-side benchmarks: `python benchmarks/run.py [--quick] [--reps N] [--only W1,W3]
+[--frameworks numpy,tinygrad_np,...]`.
+
+First checks that every framework computes the same losses, gradients and updates as
+hand-written NumPy on tiny cases (and stops if one does not). Then runs each workload
+in every framework, each measurement in a fresh process pinned to one core with one
+BLAS/OpenMP thread, interleaved (A B C A B C ...) over the repetitions, and reports
+medians and ratios to hand-written NumPy as a Markdown table, also written to
+benchmarks/results/latest.md and latest.json (partial runs write partial.*).
+Peers run in the virtualenv benchmarks/.peers (`python benchmarks/setup_peers.py`).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_check import compare  # noqa: E402
+from bench_data import WORKLOADS  # noqa: E402
+from bench_worker import FRAMEWORKS  # noqa: E402
+
+PEERS_PYTHON = HERE / ".peers" / "bin" / "python"
+LABELS = {"numpy": "NumPy by hand", "tinygrad_np": "tinygrad_np", "pytorch": "PyTorch",
+          "mygrad": "MyGrad", "autograd": "HIPS autograd", "micrograd": "micrograd"}
+# which workloads each framework can run (micrograd: scalar, no exp/log/tanh)
+SUPPORTS = {name: set(WORKLOADS) for name in FRAMEWORKS}
+SUPPORTS["micrograd"] = {"W5"}
+# tinygrad_np's targets: ratio to NumPy by hand, or absolute numbers
+TARGETS = {"W1": ("ratio", 1.20), "W2": ("ratio", 1.10), "W3": ("ratio", 2.5),
+           "W4 time": ("abs", 0.3), "W4 peak": ("abs", 120), "W5": ("ratio", 2.0),
+           "W6": ("abs", 5)}
+TIMEOUT = 300  # seconds for one measurement
+
+
+def worker_env() -> dict:
+    """One thread everywhere; the OpenBLAS core-type overrides removed (they slow numpy)."""
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = "1"
+    env.pop("OPENBLAS_CORETYPE", None)
+    env.pop("OPENBLAS_L2_SIZE", None)
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE.parent), env.get("PYTHONPATH", "")])
+    return env
+
+
+def pin_prefix() -> list[str]:
+    """taskset -c 1 (the second core, away from the shell) when it exists."""
+    cores = os.sched_getaffinity(0)
+    if shutil.which("taskset") is None:
+        return []
+    return ["taskset", "-c", str(1 if 1 in cores else min(cores))]
+
+
+def python_for(framework: str) -> str:
+    """The peers' virtualenv python (same NumPy for all) when it exists, else this one."""
+    if PEERS_PYTHON.exists():
+        return str(PEERS_PYTHON)
+    if framework not in ("numpy", "tinygrad_np"):
+        raise SystemExit(f"{framework} needs the peers' virtualenv {PEERS_PYTHON}: "
+                         "run `python benchmarks/setup_peers.py` first")
+    return sys.executable
+
+
+def measure(framework: str, workload: str, extra: list[str]) -> dict:
+    """Run one measurement in a fresh pinned process and return its JSON."""
+    cmd = [*pin_prefix(), python_for(framework), str(HERE / "bench_worker.py"), framework,
+           workload, *extra]
+    try:
+        done = subprocess.run(cmd, env=worker_env(), capture_output=True, text=True,
+                              timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {TIMEOUT} s"}
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+        return {"error": last, "stderr": done.stderr[-2000:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def check_all(frameworks: list[str]) -> dict:
+    """Tiny-case losses/gradients/updates of every framework against NumPy; abort on mismatch."""
+    reference = measure("numpy", "check", [])
+    if "error" in reference:
+        raise SystemExit(f"the NumPy reference failed: {reference.get('stderr')}")
+    failures, envs = [], {"numpy": reference["env"]}
+    for fw in frameworks:
+        if fw == "numpy":
+            continue
+        got = measure(fw, "check", [])
+        if "error" in got:
+            failures.append(f"{fw}: the check itself failed: {got.get('stderr')}")
+            continue
+        envs[fw] = got["env"]
+        for dtype in ("float64", "float32"):
+            failures += [f"{fw}: {p}" for p in compare(reference["results"][dtype],
+                                                       got["results"][dtype], dtype)]
+        print(f"  {LABELS[fw]}: same losses, gradients and updates as NumPy "
+              f"({', '.join(got['results']['float64'])})" if not any(
+                  f.startswith(fw + ":") for f in failures) else f"  {fw}: MISMATCH",
+              flush=True)
+    if failures:
+        print("\nCORRECTNESS CHECK FAILED -- nothing was timed:", file=sys.stderr)
+        for f in failures:
+            print("  " + f, file=sys.stderr)
+        raise SystemExit(2)
+    return envs
+
+
+def summarize(runs: dict, workloads: list[str], frameworks: list[str]) -> dict:
+    """Medians per (workload, framework) of each measured quantity, and ratios to NumPy."""
+    table: dict = {}
+    for w in workloads:
+        for fw in frameworks:
+            rs = runs.get(w, {}).get(fw)
+            if not rs:
+                continue
+            errors = [r["error"] for r in rs if "error" in r]
+            good = [r for r in rs if "error" not in r]
+            cell: dict = {"n": len(good)}
+            if errors:
+                cell["error"] = errors[0]
+            for key in ("seconds", "us_per_op", "peak_rss_mib", "rss_before_mib",
+                        "growth_mib", "rss_100_mib", "rss_end_mib"):
+                values = [r[key] for r in good if key in r]
+                if values:
+                    cell[key] = statistics.median(values)
+            table.setdefault(w, {})[fw] = cell
+        base = table.get(w, {}).get("numpy", {}).get("seconds")
+        for cell in table.get(w, {}).values():
+            if base and "seconds" in cell:
+                cell["ratio"] = cell["seconds"] / base
+    return table
+
+
+def fmt(value: float, digits: int = 3) -> str:
+    return f"{value:.{digits}g}" if abs(value) < 1000 else f"{value:.0f}"
+
+
+def target_status(name: str, value: float | None) -> str:
+    kind, limit = TARGETS[name]
+    if value is None:
+        return "n/a"
+    unit = "x" if kind == "ratio" else {"W4 time": " s", "W4 peak": " MiB"}.get(name, " MiB")
+    return f"<= {limit}{unit} {'met' if value <= limit else 'MISSED'}"
+
+
+def markdown(table: dict, frameworks: list[str], meta: dict) -> str:
+    """The results as a Markdown table with the run's description above it."""
+    lines = [f"Date: {meta['date']}  ", f"CPU: {meta['cpu']} (pinned to one core, one thread)  ",
+             f"Python {meta['python']}, NumPy {meta['numpy']}, BLAS {meta['blas']}  ",
+             f"Peers: {meta['peers']}  ", f"Command: `{meta['command']}`", "",
+             "Each cell: median over fresh processes; (ratio to NumPy by hand).", "",
+             "| workload | unit | " + " | ".join(LABELS[f] for f in frameworks)
+             + " | tinygrad_np target |",
+             "|---|---|" + "---|" * len(frameworks) + "---|"]
+
+    def row(title: str, unit: str, key: str, w: str, target: str | None,
+            ratio: bool = True, digits: int = 3, scale: float = 1.0) -> None:
+        cells, tg_value = [], None
+        for fw in frameworks:
+            cell = table.get(w, {}).get(fw)
+            if cell is None:
+                cells.append("--")
+            elif key not in cell:
+                cells.append("error" if "error" in cell else "--")
+            else:
+                text = fmt(cell[key] * scale, digits)
+                if ratio and "ratio" in cell:
+                    text += f" ({cell['ratio']:.2f}x)"
+                cells.append(text)
+                if fw == "tinygrad_np":
+                    tg_value = cell.get("ratio") if ratio and target and \
+                        TARGETS[target][0] == "ratio" else cell[key] * scale
+        status = target_status(target, tg_value) if target else ""
+        lines.append(f"| {title} | {unit} | " + " | ".join(cells) + f" | {status} |")
+
+    for w in table:
+        title = f"{w} {WORKLOADS[w].title}"
+        if w in ("W1", "W2", "W5"):
+            row(title, "ms/step", "seconds", w, w, scale=1e3)
+        elif w == "W3":
+            row(title, "us/op", "us_per_op", w, w)
+        elif w == "W4":
+            row(title, "s", "seconds", w, "W4 time", ratio=False)
+            row("W4 peak RSS (whole process)", "MiB", "peak_rss_mib", w, "W4 peak", ratio=False)
+        elif w == "W6":
+            row(title, "MiB", "growth_mib", w, "W6", ratio=False, digits=2)
+            row("W6 RSS after 100 steps", "MiB", "rss_100_mib", w, None, ratio=False)
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="2 repetitions, shorter timing blocks, W6 over 1,000 steps")
+    parser.add_argument("--reps", type=int, default=None, help="fresh processes per cell "
+                        "(default 5, quick 2)")
+    parser.add_argument("--only", default=",".join(WORKLOADS), help="e.g. W1,W3")
+    parser.add_argument("--frameworks", default=",".join(FRAMEWORKS),
+                        help=f"comma-separated, from {','.join(FRAMEWORKS)}")
+    parser.add_argument("--check-only", action="store_true", help="run the correctness check only")
+    args = parser.parse_args()
+    workloads = [w.strip() for w in args.only.split(",") if w.strip()]
+    frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
+    for w in workloads:
+        if w not in WORKLOADS:
+            raise SystemExit(f"unknown workload {w!r}; choose from {', '.join(WORKLOADS)}")
+    for f in frameworks:
+        if f not in FRAMEWORKS:
+            raise SystemExit(f"unknown framework {f!r}; choose from {', '.join(FRAMEWORKS)}")
+    if "numpy" not in frameworks:
+        frameworks.insert(0, "numpy")  # the floor every ratio is taken against
+    if not PEERS_PYTHON.exists():
+        missing = [f for f in frameworks if f not in ("numpy", "tinygrad_np")]
+        if missing:
+            print(f"peers' virtualenv not found ({PEERS_PYTHON}); skipping {', '.join(missing)}."
+                  " Build it with `python benchmarks/setup_peers.py`.", file=sys.stderr)
+            frameworks = [f for f in frameworks if f not in missing]
+    reps = args.reps or (2 if args.quick else 5)
+    command = "python benchmarks/run.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+    print("Correctness check (tiny cases, float64 and float32):", flush=True)
+    envs = check_all(frameworks)
+    if args.check_only:
+        return
+
+    runs: dict = {}
+    for w in workloads:
+        extra = ["--quick"] if args.quick else []
+        w_reps = reps
+        if w == "W6":  # memory, not time: one long run per framework
+            extra += ["--steps", "1000" if args.quick else "10000"]
+            w_reps = 1
+        for rep in range(w_reps):
+            for fw in frameworks:  # interleaved: A B C A B C ...
+                if w not in SUPPORTS[fw]:
+                    continue
+                result = measure(fw, w, extra)
+                runs.setdefault(w, {}).setdefault(fw, []).append(result)
+                note = result.get("error") or ", ".join(
+                    f"{k}={result[k]:.4g}" for k in ("seconds", "peak_rss_mib", "growth_mib")
+                    if k in result)
+                print(f"  {w} rep {rep + 1}/{w_reps} {fw:12s} {note}", flush=True)
+
+    table = summarize(runs, workloads, frameworks)
+    env = envs["numpy"]
+    blas = env["blas"][0] if isinstance(env["blas"], list) and env["blas"] else {}
+    meta = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu_name(), "python": env["python"], "numpy": env["numpy"],
+        "blas": f"{blas.get('internal_api', '?')} {blas.get('version', '')} "
+                f"({blas.get('architecture', '?')} kernel)",
+        "peers": ", ".join(f"{LABELS[f]} {envs[f].get('version', '')}".strip()
+                           for f in frameworks if f in envs and f != "numpy") or "none",
+        "command": command, "reps": reps, "quick": args.quick,
+    }
+    meta["peers"] = ", ".join(f"{LABELS[f]} {v}" for f, v in versions(runs).items()
+                              if f != "numpy") or meta["peers"]
+    text = markdown(table, frameworks, meta)
+    print("\n" + text)
+    full = not args.quick and args.reps is None and workloads == list(WORKLOADS) and \
+        frameworks == list(FRAMEWORKS)
+    stem = "latest" if full else "partial"
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"{stem}.md").write_text(text)
+    (out / f"{stem}.json").write_text(json.dumps(
+        {"meta": meta, "env": envs, "table": table, "runs": runs}, indent=1))
+    print(f"wrote {out / stem}.md and .json")
+
+
+def versions(runs: dict) -> dict:
+    """framework -> version string, as the workers reported it."""
+    found: dict = {}
+    for per_fw in runs.values():
+        for fw, rs in per_fw.items():
+            for r in rs:
+                if "version" in r:
+                    found[fw] = r["version"]
+    return found
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip() + f", {os.cpu_count()} cores"
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,328 @@
+"""The engine: accumulation, broadcasting, deep graphs, retain/create_graph, grad modes,
+custom Functions and freeing memory."""
+import gc
+import weakref
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+import tinygrad_np as tg
+from tinygrad_np import autograd
+from tinygrad_np.testing import gradcheck, gradgradcheck
+from tinygrad_np.testing.strategies import broadcastable_shapes, tensors
+
+
+def f64(values, requires_grad=True) -> tg.Tensor:
+    return tg.tensor(np.asarray(values, dtype=np.float64), requires_grad=requires_grad)
+
+
+# -------------------------------------------------------------- accumulation
+def test_gradients_accumulate_across_backwards() -> None:
+    x = f64([1.0, 2.0])
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [5.0, 7.0])
+    x.grad = None
+    x.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0])
+
+
+def test_a_leaf_used_twice_gets_the_sum() -> None:
+    x = f64(3.0)
+    y = x * x + x * 2 + x
+    y.backward()
+    assert x.grad.item() == 9.0  # 2x + 3
+    assert x.grad.dtype == np.float64
+
+
+@given(broadcastable_shapes(2, max_side=3))
+def test_broadcasting_is_undone(pair: tuple) -> None:
+    a = tg.ones(pair[0], dtype=np.float64, requires_grad=True)
+    b = tg.ones(pair[1], dtype=np.float64, requires_grad=True)
+    out = a * b
+    out.sum().backward()
+    assert a.grad.shape == a.shape and b.grad.shape == b.shape
+    # each element of a meets (broadcast size / a.size) elements of b
+    np.testing.assert_array_equal(a.grad.data, np.full(a.shape, out.size / max(a.size, 1)))
+    np.testing.assert_array_equal(b.grad.data, np.full(b.shape, out.size / max(b.size, 1)))
+
+
+def test_a_million_op_chain_backpropagates_without_recursion_error() -> None:
+    x = f64(0.5)
+    y = x
+    for _ in range(1_000_000):
+        y = y * 1.0
+    y.backward()
+    assert x.grad.item() == 1.0
+
+
+# -------------------------------------------------------------- retain_graph
+def test_second_backward_without_retain_graph_is_a_clear_error() -> None:
+    x = f64([1.0, 2.0])
+    y = (x.exp() * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match=r"second time.*retain_graph=True"):
+        y.backward()
+
+
+def test_retain_graph_allows_a_second_backward_which_accumulates() -> None:
+    x = f64([1.0, 2.0])
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [4.0, 8.0])
+
+
+def test_backward_with_an_explicit_grad() -> None:
+    x = f64([1.0, 2.0])
+    (x * 3).backward(np.array([1.0, -1.0]))
+    np.testing.assert_array_equal(x.grad.data, [3.0, -3.0])
+    x.grad = None
+    (x * 3).backward(tg.tensor([2.0, 0.0]))
+    np.testing.assert_array_equal(x.grad.data, [6.0, 0.0])
+
+
+# -------------------------------------------------------- create_graph, grad()
+def test_grad_returns_without_touching_leaves_and_supports_create_graph() -> None:
+    x = f64([1.0, -2.0])
+    (g,) = tg.grad((x ** 3).sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.data, 3 * x.data ** 2)
+    assert x.grad is None and g.requires_grad
+    g.sum().backward()
+    np.testing.assert_allclose(x.grad.data, 6 * x.data)
+
+
+def test_backward_with_create_graph_gives_a_differentiable_grad() -> None:
+    x = f64([0.5, 1.5])
+    x.tanh().sum().backward(create_graph=True)
+    first = x.grad
+    assert first.requires_grad
+    (second,) = tg.grad(first.sum(), x)
+    t = np.tanh(x.data)
+    np.testing.assert_allclose(second.data, -2 * t * (1 - t * t))
+
+
+def test_grad_with_allow_unused_grad_outputs_and_several_inputs() -> None:
+    x, unused = f64([1.0, 2.0]), f64([5.0])
+    y = x * 2
+    with pytest.raises(RuntimeError, match=r"inputs\[1\].*allow_unused=True"):
+        tg.grad(y.sum(), [x, unused])
+    y = x * 2  # (the failed call above walked, and so freed, the first graph)
+    gx, gu = tg.grad(y, [x, unused], grad_outputs=tg.tensor([1.0, 10.0]), allow_unused=True)
+    np.testing.assert_array_equal(gx.data, [2.0, 20.0])
+    assert gu is None
+    a, b = f64(2.0), f64(3.0)
+    ga, gb = tg.grad([a * b, a + b], [a, b])
+    assert (ga.item(), gb.item()) == (4.0, 3.0)
+
+
+def test_grad_with_respect_to_a_non_leaf() -> None:
+    x = f64([1.0, 2.0])
+    h = x * 3
+    y = (h * h).sum() + x.sum()
+    (gh, gx) = tg.grad(y, [h, x])
+    np.testing.assert_array_equal(gh.data, 2 * h.data)
+    np.testing.assert_array_equal(gx.data, 18 * x.data + 1)
+
+
+def _mlp_loss(params: list, inputs: np.ndarray, targets: np.ndarray) -> tg.Tensor:
+    w1, b1, w2, b2 = params
+    hidden = (inputs @ w1.T + b1).tanh()
+    out = (hidden @ w2.T + b2).sigmoid()
+    return ((out - targets) ** 2).mean()
+
+
+def test_hessian_vector_product_of_a_small_mlp_matches_finite_differences() -> None:
+    rng = np.random.default_rng(0)
+    inputs, targets = rng.normal(size=(6, 3)), rng.uniform(size=(6, 2))
+    shapes = [(4, 3), (4,), (2, 4), (2,)]
+    values = [rng.normal(size=s) for s in shapes]
+    vector = [rng.normal(size=s) for s in shapes]
+
+    def gradient(arrays: list, create_graph: bool = False) -> tuple:
+        params = [f64(a) for a in arrays]
+        return params, tg.grad(_mlp_loss(params, inputs, targets), params,
+                               create_graph=create_graph)
+
+    params, grads = gradient(values, create_graph=True)
+    directional = sum((g * v).sum() for g, v in zip(grads, vector, strict=True))
+    hvp = tg.grad(directional, params)
+    eps = 1e-5
+    plus = gradient([a + eps * v for a, v in zip(values, vector, strict=True)])[1]
+    minus = gradient([a - eps * v for a, v in zip(values, vector, strict=True)])[1]
+    for h, p, m in zip(hvp, plus, minus, strict=True):
+        np.testing.assert_allclose(h.data, (p.data - m.data) / (2 * eps), rtol=1e-6, atol=1e-9)
+    assert gradgradcheck(lambda *ps: _mlp_loss(list(ps), inputs, targets),
+                         [f64(a) for a in values])
+
+
+# ---------------------------------------------------------------- grad modes
+def test_no_grad_and_enable_grad_as_context_managers_and_nested() -> None:
+    x = f64([1.0])
+    with tg.no_grad():
+        assert not tg.is_grad_enabled()
+        y = x * 2
+        with tg.enable_grad():
+            assert tg.is_grad_enabled()
+            z = x * 2
+        assert not tg.is_grad_enabled()
+    assert tg.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None
+    assert z.requires_grad and z.grad_fn is not None
+
+
+def test_grad_modes_as_decorators_and_restored_after_errors() -> None:
+    @tg.no_grad()
+    def frozen(t: tg.Tensor) -> tg.Tensor:
+        return t * 2
+
+    @tg.enable_grad()
+    def recorded(t: tg.Tensor) -> tg.Tensor:
+        return t * 2
+
+    x = f64([1.0])
+    assert not frozen(x).requires_grad and frozen.__name__ == "frozen"
+    with tg.no_grad():
+        assert recorded(x).requires_grad
+    with pytest.raises(ZeroDivisionError):
+        with tg.no_grad():
+            raise ZeroDivisionError
+    assert tg.is_grad_enabled()
+
+
+def test_detach_and_requires_grad_() -> None:
+    x = f64([1.0, 2.0])
+    d = x.detach()
+    assert not d.requires_grad and d.is_leaf and d.data is x.data
+    (x * d).sum().backward()  # d is a constant
+    np.testing.assert_array_equal(x.grad.data, [1.0, 2.0])
+    t = tg.tensor([1.0, 2.0])
+    assert t.requires_grad_() is t and t.requires_grad
+    t.requires_grad_(False)
+    assert not t.requires_grad
+    with pytest.raises(RuntimeError, match="detach"):
+        (x * 2).requires_grad_(False)
+
+
+def test_retain_grad_keeps_a_non_leaf_gradient() -> None:
+    x = f64([1.0, 2.0])
+    y = x * 3
+    y.retain_grad()
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(y.grad.data, 2 * y.data)
+    np.testing.assert_array_equal(x.grad.data, 6 * y.data)
+    x.retain_grad()  # a no-op on leaves
+
+
+# ---------------------------------------------------------- custom Functions
+class Cube(tg.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return 3 * x ** 2 * grad_out
+
+
+class ScaledProduct(tg.Function):
+    """a * b * scale, with a constant positional argument and needs_input_grad."""
+
+    seen_needs: list = []
+
+    @staticmethod
+    def forward(ctx, a, b, scale):
+        ctx.save_for_backward(a, b)
+        ctx.scale = scale
+        return a * b * scale
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        a, b = ctx.saved_tensors
+        ScaledProduct.seen_needs.append(ctx.needs_input_grad)
+        ga = grad_out * b * ctx.scale if ctx.needs_input_grad[0] else None
+        gb = grad_out * a * ctx.scale if ctx.needs_input_grad[1] else None
+        return ga, gb, None
+
+
+def test_custom_function_forward_backward_and_repr() -> None:
+    x = f64([1.0, -2.0])
+    y = Cube.apply(x)
+    np.testing.assert_array_equal(y.data, [1.0, -8.0])
+    assert y.grad_fn.name == "CubeBackward" and "CubeBackward" in repr(y)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [3.0, 12.0])
+
+
+def test_custom_function_with_constant_arguments_and_needs_input_grad() -> None:
+    ScaledProduct.seen_needs.clear()
+    a, b = f64([1.0, 2.0]), f64([3.0, 4.0], requires_grad=False)
+    out = ScaledProduct.apply(a, b, 0.5)
+    out.sum().backward()
+    np.testing.assert_array_equal(a.grad.data, [1.5, 2.0])
+    assert b.grad is None
+    assert ScaledProduct.seen_needs == [(True, False, False)]
+
+
+@given(tensors(requires_grad=True))
+def test_gradcheck_of_user_functions(x: tg.Tensor) -> None:
+    assert gradcheck(Cube.apply, [x])
+    assert gradgradcheck(Cube.apply, [x])  # saved_tensors are graph-connected then
+    y = tg.tensor(np.full(x.shape, 0.7), requires_grad=True)
+    assert gradcheck(lambda a, b: ScaledProduct.apply(a, b, 3.0), [x, y])
+
+
+def test_custom_function_without_grad_records_nothing() -> None:
+    out = Cube.apply(tg.tensor([2.0]))
+    assert not out.requires_grad and out.grad_fn is None
+    with tg.no_grad():
+        assert Cube.apply(f64([2.0])).grad_fn is None
+
+
+# -------------------------------------------------------------------- memory
+def test_an_intermediate_is_freed_by_refcounting_once_the_output_is_dropped() -> None:
+    gc.collect()
+    gc.disable()  # prove that reference counting alone frees the graph (no cycles)
+    try:
+        x = f64(np.ones(3))
+        y = x * 2
+        z = (y.exp() * y).sum()
+        node, tensor, array = weakref.ref(y.grad_fn), weakref.ref(y), weakref.ref(y.data)
+        del y
+        assert node() is not None and array() is not None  # z's graph still needs them
+        del z
+        assert node() is None and tensor() is None and array() is None
+    finally:
+        gc.enable()
+
+
+def test_backward_frees_the_saved_arrays_unless_retained() -> None:
+    x = f64(np.ones(3))
+    y = x * 2
+    z = (y.exp() * y).sum()
+    nodes = [z.grad_fn, z.grad_fn.parents[0], y.grad_fn]
+    assert all(n.saved is not None for n in nodes)
+    z.backward(retain_graph=True)
+    assert all(n.saved is not None for n in nodes)
+    z.backward()
+    assert all(n.saved is None for n in nodes)
+    assert autograd.output_spec(y.grad_fn) == ((3,), np.float64)
+    np.testing.assert_allclose(x.grad.data, 2 * 2 * (np.exp(2.0) * 3))
+
+
+def test_graph_is_freed_after_backward_when_only_leaves_remain() -> None:
+    gc.collect()
+    gc.disable()
+    try:
+        x = f64(np.ones(3))
+        loss = (x * 2).tanh().sum()
+        node = weakref.ref(loss.grad_fn)
+        loss.backward()
+        del loss
+        assert node() is None and x.grad is not None and x.grad.grad_fn is None
+    finally:
+        gc.enable()

@@ -1,0 +1,411 @@
+"""Every Tensor op, driven by one table: forward vs NumPy, gradients vs finite differences.
+
+A row of OPS names the op, calls it the tinygrad_np way (`fn`) and the NumPy way
+(`ref`), says how to draw its input shapes and parameters (`cases`) and the
+values of each input (`domains`). Adding an op to the library means adding a
+row here; the property tests below then cover it at every shape they draw.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinygrad_np as tg
+from tinygrad_np.testing import gradcheck, gradgradcheck
+from tinygrad_np.testing.strategies import arrays, axes, broadcastable_shapes, shapes
+
+MAX_SIDE = 3  # small shapes keep finite differences (two forwards per element) fast
+
+
+# ------------------------------------------------------------ input domains
+def _grid(shape: tuple, offset: float, unique: bool) -> st.SearchStrategy[np.ndarray]:
+    # NOTE: multiples of 0.05 (+ offset) are far apart compared with eps=1e-6, so a
+    # perturbation never crosses a tie (max/min) or a kink (abs, relu, clip at +-1).
+    values = st.integers(-60, 59).map(lambda k: (k + offset) / 20)
+    return hnp.arrays(np.float64, shape, elements=values, unique=unique)
+
+
+DOMAINS: dict[str, Callable[[tuple], st.SearchStrategy[np.ndarray]]] = {
+    "real": lambda s: arrays(s),
+    "positive": lambda s: arrays(s, min_value=0.5),            # log, sqrt, pow base
+    "nonzero": lambda s: arrays(s, min_magnitude=0.5),         # divisors
+    "distinct": lambda s: _grid(s, 0.0, unique=True),         # max/min without ties
+    "grid": lambda s: _grid(s, 0.0, unique=False),
+    "offgrid": lambda s: _grid(s, 0.5, unique=False),         # never 0, +-1 or on the grid
+}
+
+
+# ------------------------------------------------------ shapes and parameters
+def same_shape(n: int = 1, **shape_options: Any) -> st.SearchStrategy:
+    """n inputs of one shape, no parameters."""
+    options = {"max_side": MAX_SIDE, **shape_options}
+    return shapes(**options).map(lambda s: ((s,) * n, {}))
+
+
+def broadcasting(n: int = 2) -> st.SearchStrategy:
+    """n inputs of mutually broadcastable shapes."""
+    return broadcastable_shapes(n, max_side=MAX_SIDE).map(lambda ss: (ss, {}))
+
+
+def with_params(shape_strategy: st.SearchStrategy, params: Callable) -> st.SearchStrategy:
+    """One input whose parameters (a dict strategy) depend on its shape."""
+    return shape_strategy.flatmap(lambda s: st.tuples(st.just((s,)), params(s)))
+
+
+def reducing(min_dims: int = 0, min_side: int = 1, nonempty: bool = False) -> st.SearchStrategy:
+    """A reduction's input shape with {"axis": None | int | tuple, "keepdims": bool}."""
+    def params(s: tuple) -> st.SearchStrategy:
+        axis = axes(len(s)).filter(lambda a: a != ()) if nonempty else axes(len(s))
+        return st.fixed_dictionaries({"axis": axis, "keepdims": st.booleans()})
+    return with_params(shapes(min_dims, 3, min_side, MAX_SIDE), params)
+
+
+def one_axis(s: tuple) -> st.SearchStrategy:
+    return st.fixed_dictionaries({"axis": st.integers(-len(s), len(s) - 1)})
+
+
+def matmul_shapes() -> st.SearchStrategy:
+    """numpy.matmul operands: 1-D or (batched) 2-D on either side, batch axes broadcasting."""
+    def build(n: int, k: int, m: int, batches: tuple, a_1d: bool, b_1d: bool) -> tuple:
+        a = (k,) if a_1d else batches[0] + (n, k)
+        b = (k,) if b_1d else batches[1] + (k, m)
+        return (a, b), {}
+    sides = st.integers(1, MAX_SIDE)
+    return st.builds(build, sides, sides, sides, broadcastable_shapes(2, 0, 2, 1, 2),
+                     st.booleans(), st.booleans())
+
+
+def concatenate_shapes() -> st.SearchStrategy:
+    """Three shapes equal except along `axis`."""
+    def build(s: tuple, axis: int, sizes: list) -> tuple:
+        ax = axis % len(s)
+        return tuple(s[:ax] + (n,) + s[ax + 1:] for n in sizes), {"axis": axis}
+    return shapes(1, 3, 1, MAX_SIDE).flatmap(lambda s: st.builds(
+        build, st.just(s), st.integers(-len(s), len(s) - 1),
+        st.lists(st.integers(1, MAX_SIDE), min_size=3, max_size=3)))
+
+
+def stack_shapes() -> st.SearchStrategy:
+    return shapes(0, 2, 1, MAX_SIDE).flatmap(lambda s: st.tuples(
+        st.just((s, s, s)), st.fixed_dictionaries({"axis": st.integers(-len(s) - 1, len(s))})))
+
+
+def reshape_targets(s: tuple) -> st.SearchStrategy:
+    size = math.prod(s)
+    targets = [s[::-1], (-1,), (size,), (1,) + s, s + (1,)]
+    targets += [s[:i] + (-1,) + s[i + 1:] for i in range(len(s))]
+    return st.fixed_dictionaries({"shape": st.sampled_from(targets)})
+
+
+def squeeze_axes(s: tuple) -> st.SearchStrategy:
+    ones = [i for i, n in enumerate(s) if n == 1]
+    choices = [st.none()]
+    if ones:
+        choices.append(st.sampled_from(ones + [i - len(s) for i in ones]))
+        choices.append(st.lists(st.sampled_from(ones), unique=True).map(tuple))
+    return st.fixed_dictionaries({"axis": st.one_of(choices)})
+
+
+def advanced_indices(s: tuple) -> st.SearchStrategy:
+    """Integer-array indices (repeats included): one array per axis, or a list on axis 0."""
+    index_shapes = hnp.array_shapes(min_dims=1, max_dims=2, max_side=4)
+    per_axis = hnp.integer_array_indices(s, result_shape=index_shapes)
+    first_axis = st.lists(st.integers(-s[0], s[0] - 1), min_size=1, max_size=5)
+    return st.fixed_dictionaries({"index": st.one_of(per_axis, first_axis)})
+
+
+def boolean_indices(s: tuple) -> st.SearchStrategy:
+    masks = st.one_of(hnp.arrays(np.bool_, s), hnp.arrays(np.bool_, s[:1]))
+    return st.fixed_dictionaries({"index": masks})
+
+
+def where_mask(*xs: Any) -> np.ndarray:
+    """A fixed condition of the operands' broadcast shape (the same on every call)."""
+    shape = np.broadcast_shapes(*(np.shape(x) for x in xs))
+    return np.arange(math.prod(shape)).reshape(shape) % 3 == 0
+
+
+def np_softmax(a: np.ndarray, axis: int) -> np.ndarray:
+    e = np.exp(a - a.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def np_logsumexp(a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    return np.log(np.sum(np.exp(a), axis=axis, keepdims=keepdims))
+
+
+# ------------------------------------------------------------------ the table
+@dataclass(frozen=True)
+class Op:
+    name: str
+    fn: Callable[..., Any]    # the op on Tensors (and the params as keywords)
+    ref: Callable[..., Any]   # the same on ndarrays, by NumPy
+    cases: Any                # strategy of (input shapes, params)
+    domains: tuple = ("real",)  # one domain per input
+    constants: str = ""       # "scalar": Python scalars and ndarrays work on either side
+    second_order: bool = True
+
+
+def _binary(name: str, fn: Callable, ref: Callable, domains: tuple = ("real", "real")) -> Op:
+    return Op(name, fn, ref, broadcasting(2), domains, constants="scalar")
+
+
+def _unary(name: str, fn: Callable, ref: Callable, domain: str = "real") -> Op:
+    return Op(name, fn, ref, same_shape(), (domain,))
+
+
+def _reduction(name: str, domain: str = "real", **shape_options: Any) -> Op:
+    return Op(name, lambda a, **kw: getattr(a, name)(**kw),
+              lambda a, **kw: getattr(np, name)(a, **kw), reducing(**shape_options), (domain,))
+
+
+OPS = [
+    _binary("add", lambda a, b: a + b, np.add),
+    _binary("sub", lambda a, b: a - b, np.subtract),
+    _binary("mul", lambda a, b: a * b, np.multiply),
+    _binary("div", lambda a, b: a / b, np.divide, ("real", "nonzero")),
+    _binary("pow", lambda a, b: a ** b, np.power, ("positive", "real")),
+    _binary("maximum", tg.maximum, np.maximum, ("grid", "offgrid")),
+    _binary("minimum", tg.minimum, np.minimum, ("grid", "offgrid")),
+    _binary("where", lambda a, b: tg.where(where_mask(a, b), a, b),
+            lambda a, b: np.where(where_mask(a, b), a, b)),
+    Op("matmul", lambda a, b: a @ b, np.matmul, matmul_shapes(), ("real", "real"),
+       constants="array"),
+    _unary("neg", lambda a: -a, np.negative),
+    _unary("pow_int_exponent", lambda a: a ** 3, lambda a: a ** 3),
+    _unary("pow_float_exponent", lambda a: a ** -1.5, lambda a: a ** -1.5, "positive"),
+    _unary("rpow", lambda a: 2.0 ** a, lambda a: 2.0 ** a),
+    _unary("exp", lambda a: a.exp(), np.exp),
+    _unary("log", lambda a: a.log(), np.log, "positive"),
+    _unary("sqrt", lambda a: a.sqrt(), np.sqrt, "positive"),
+    _unary("abs", lambda a: a.abs(), np.abs, "offgrid"),
+    _unary("tanh", lambda a: a.tanh(), np.tanh),
+    _unary("sigmoid", lambda a: a.sigmoid(), lambda a: 1 / (1 + np.exp(-a))),
+    _unary("relu", lambda a: a.relu(), lambda a: np.maximum(a, 0), "offgrid"),
+    _unary("clip", lambda a: a.clip(-1, 1), lambda a: np.clip(a, -1, 1), "offgrid"),
+    _unary("clip_lower_only", lambda a: a.clip(lo=-0.5), lambda a: np.clip(a, -0.5, None),
+           "offgrid"),
+    _unary("astype", lambda a: a.astype(np.float64), lambda a: a.astype(np.float64)),
+    _reduction("sum"),
+    _reduction("mean"),
+    _reduction("max", "distinct"),
+    _reduction("min", "distinct"),
+    _reduction("var"),
+    # NOTE: std needs a nonzero spread (sqrt' is infinite at 0): distinct values, >= 2 per slice.
+    _reduction("std", "distinct", min_dims=1, min_side=2, nonempty=True),
+    Op("var_ddof1", lambda a, **kw: a.var(ddof=1, **kw), lambda a, **kw: np.var(a, ddof=1, **kw),
+       reducing(min_dims=1, min_side=2, nonempty=True)),
+    Op("logsumexp", lambda a, **kw: a.logsumexp(**kw), np_logsumexp, reducing()),
+    Op("softmax", lambda a, axis: a.softmax(axis), np_softmax,
+       with_params(shapes(1, 3, 1, MAX_SIDE), one_axis)),
+    Op("log_softmax", lambda a, axis: a.log_softmax(axis),
+       lambda a, axis: np.log(np_softmax(a, axis)),
+       with_params(shapes(1, 3, 1, MAX_SIDE), one_axis)),
+    Op("reshape", lambda a, shape: a.reshape(*shape), np.reshape,
+       with_params(shapes(max_side=MAX_SIDE), reshape_targets)),
+    Op("transpose", lambda a, axes: a.transpose(*axes), np.transpose,
+       with_params(shapes(max_side=MAX_SIDE),
+                   lambda s: st.fixed_dictionaries({"axes": st.permutations(range(len(s)))}))),
+    _unary("transpose_reversed", lambda a: a.transpose(), np.transpose),
+    _unary("T", lambda a: a.T, lambda a: a.T),
+    _unary("flatten", lambda a: a.flatten(), lambda a: a.reshape(-1)),
+    Op("squeeze", lambda a, axis: a.squeeze(axis), np.squeeze,
+       with_params(shapes(0, 4, 1, 2), squeeze_axes)),
+    Op("expand_dims", lambda a, axis: a.expand_dims(axis), np.expand_dims,
+       with_params(shapes(max_side=MAX_SIDE), lambda s: st.fixed_dictionaries(
+           {"axis": st.integers(-len(s) - 1, len(s))}))),
+    Op("broadcast_to", lambda a, shape: a.broadcast_to(shape), np.broadcast_to,
+       broadcastable_shapes(2, max_side=MAX_SIDE).map(
+           lambda ss: ((ss[0],), {"shape": np.broadcast_shapes(*ss)}))),
+    Op("getitem_basic", lambda a, index: a[index], lambda a, index: a[index],
+       with_params(shapes(1, 3, 1, MAX_SIDE), lambda s: st.fixed_dictionaries(
+           {"index": hnp.basic_indices(s, allow_newaxis=True, allow_ellipsis=True)}))),
+    Op("getitem_advanced", lambda a, index: a[index], lambda a, index: a[index],
+       with_params(shapes(1, 3, 1, MAX_SIDE), advanced_indices)),
+    Op("getitem_boolean", lambda a, index: a[index], lambda a, index: a[index],
+       with_params(shapes(1, 3, 1, MAX_SIDE), boolean_indices)),
+    Op("concatenate", lambda a, b, c, axis: tg.concatenate([a, b, c], axis=axis),
+       lambda a, b, c, axis: np.concatenate([a, b, c], axis=axis), concatenate_shapes(),
+       ("real", "real", "real")),
+    Op("stack", lambda a, b, c, axis: tg.stack([a, b, c], axis=axis),
+       lambda a, b, c, axis: np.stack([a, b, c], axis=axis), stack_shapes(),
+       ("real", "real", "real")),
+]
+SECOND_ORDER = [op for op in OPS if op.second_order]
+WITH_CONSTANTS = [op for op in OPS if op.constants]
+
+
+def draw_case(data: st.DataObject, op: Op) -> tuple[list[np.ndarray], dict]:
+    input_shapes, params = data.draw(op.cases, label="shapes, params")
+    values = [data.draw(DOMAINS[d](s), label=f"input {i}")
+              for i, (d, s) in enumerate(zip(op.domains, input_shapes, strict=True))]
+    return values, params
+
+
+def leaves(values: list[np.ndarray]) -> list[tg.Tensor]:
+    return [tg.Tensor(v, requires_grad=True) for v in values]
+
+
+def assert_matches(got: tg.Tensor, want: Any) -> None:
+    want = np.asarray(want)
+    assert isinstance(got, tg.Tensor)
+    assert got.shape == want.shape, f"shape {got.shape}, NumPy gives {want.shape}"
+    assert got.dtype == want.dtype, f"dtype {got.dtype}, NumPy gives {want.dtype}"
+    np.testing.assert_allclose(got.data, want, rtol=1e-9, atol=1e-12)
+
+
+# ------------------------------------------------------------ the properties
+@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
+@given(data=st.data())
+def test_forward_matches_numpy(op: Op, data: st.DataObject) -> None:
+    values, params = draw_case(data, op)
+    got = op.fn(*leaves(values), **params)
+    assert_matches(got, op.ref(*values, **params))
+    assert got.requires_grad and got.grad_fn is not None
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
+@given(data=st.data())
+def test_gradient_matches_finite_differences(op: Op, data: st.DataObject) -> None:
+    values, params = draw_case(data, op)
+    assert gradcheck(lambda *xs: op.fn(*xs, **params), leaves(values))
+
+
+@pytest.mark.parametrize("op", SECOND_ORDER, ids=lambda op: op.name)
+@given(data=st.data())
+def test_second_order_matches_finite_differences(op: Op, data: st.DataObject) -> None:
+    values, params = draw_case(data, op)
+    assert gradgradcheck(lambda *xs: op.fn(*xs, **params), leaves(values))
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
+@given(data=st.data())
+def test_float32_stays_float32_forward_and_backward(op: Op, data: st.DataObject) -> None:
+    """float32 in, float32 out (as NumPy), and float32 gradients."""
+    values, params = draw_case(data, op)
+    values = [v.astype(np.float32) for v in values]
+    xs = leaves(values)
+    out = op.fn(*xs, **params)
+    want = np.asarray(op.ref(*values, **params))
+    assert out.dtype == want.dtype  # float32 except for astype(float64): NumPy's rule
+    np.testing.assert_allclose(out.data, want, rtol=1e-5, atol=1e-6)
+    out.backward(np.ones(out.shape, dtype=np.float32))
+    for x in xs:
+        assert x.grad.dtype == np.float32 and x.grad.shape == x.shape
+
+
+@pytest.mark.parametrize("op", WITH_CONSTANTS, ids=lambda op: op.name)
+@pytest.mark.parametrize("side", [0, 1])
+@given(data=st.data())
+def test_constants_on_either_side(op: Op, side: int, data: st.DataObject) -> None:
+    """An ndarray (or Python scalar) operand works on either side; only the Tensor gets grad."""
+    values, params = draw_case(data, op)
+    kinds = ["array", "scalar"] if op.constants == "scalar" else ["array"]
+    kind = data.draw(st.sampled_from(kinds), label="constant kind")
+    constant = values[side]
+    if kind == "scalar":
+        constant = float(data.draw(DOMAINS[op.domains[side]](()), label="scalar"))
+    other = 1 - side
+
+    def call(x: tg.Tensor) -> tg.Tensor:
+        return op.fn(*((constant, x) if side == 0 else (x, constant)), **params)
+
+    operands = [None, None]
+    operands[side], operands[other] = constant, values[other]
+    x = tg.Tensor(values[other], requires_grad=True)
+    assert_matches(call(x), op.ref(*operands, **params))
+    assert gradcheck(call, [x])
+
+
+# ----------------------------------------------------- behaviours beyond the table
+@pytest.mark.parametrize("x", [1000.0, -1000.0])
+def test_stable_at_extreme_inputs(x: float) -> None:
+    t = tg.tensor([x, 0.0, -x], dtype=np.float64, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warnings either
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            soft = t.softmax()
+            log_soft = t.log_softmax()
+            lse = t.logsumexp()
+            sig = t.sigmoid()
+            (soft[0] + log_soft.sum() + lse + sig.sum()).backward()
+    big = abs(x)
+    np.testing.assert_allclose(lse.item(), big, rtol=1e-12)
+    expected_soft = [1.0, 0.0, 0.0] if x > 0 else [0.0, 0.0, 1.0]
+    np.testing.assert_allclose(soft.data, expected_soft, atol=1e-300)
+    np.testing.assert_allclose(log_soft.data, t.data - big, rtol=1e-12)
+    np.testing.assert_allclose(sig.data, [1.0, 0.5, 0.0] if x > 0 else [0.0, 0.5, 1.0])
+    assert np.isfinite(t.grad.data).all()
+
+
+def test_logsumexp_of_all_minus_infinity_is_minus_infinity() -> None:
+    t = tg.tensor([-np.inf, -np.inf], dtype=np.float64)
+    with np.errstate(divide="ignore"):  # log(0), as in NumPy
+        assert t.logsumexp().item() == -np.inf
+
+
+@given(broadcastable_shapes(2, max_side=MAX_SIDE), st.data())
+def test_comparisons_give_bool_tensors_without_grad(pair: tuple, data: st.DataObject) -> None:
+    a_values, b_values = (data.draw(DOMAINS["grid"](s)) for s in pair)
+    a = tg.Tensor(a_values, requires_grad=True)
+    b = tg.Tensor(b_values, requires_grad=True)
+    for got, want in [(a < b, a_values < b_values), (a <= b, a_values <= b_values),
+                      (a > b, a_values > b_values), (a >= b, a_values >= b_values),
+                      (a == b, a_values == b_values), (a != b, a_values != b_values),
+                      (a < 0.5, a_values < 0.5), (b_values > a, b_values > a_values)]:
+        assert got.dtype == np.bool_ and not got.requires_grad and got.grad_fn is None
+        np.testing.assert_array_equal(got.data, want)
+
+
+@given(shapes(1, 3, 1, MAX_SIDE).flatmap(
+    lambda s: st.tuples(DOMAINS["distinct"](s), st.none() | st.integers(-len(s), len(s) - 1))))
+def test_argmax_matches_numpy_and_has_no_grad(case: tuple) -> None:
+    values, axis = case
+    x = tg.Tensor(values, requires_grad=True)
+    got = x.argmax(axis)
+    assert not got.requires_grad
+    np.testing.assert_array_equal(got.data, values.argmax(axis=axis))
+    np.testing.assert_array_equal(x.argmin(axis).data, values.argmin(axis=axis))
+
+
+def test_repeated_indices_add_their_gradients() -> None:
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x[[0, 0, 2, 0]].sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [3.0, 0.0, 1.0])
+    y = tg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    (y[[1, 1], [2, 2]] * tg.tensor([1.0, 10.0])).sum().backward()
+    np.testing.assert_array_equal(y.grad.data, [[0, 0, 0], [0, 0, 11.0]])
+
+
+def test_indexing_with_tensor_indices() -> None:
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x[tg.tensor([2, 2])].sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 2.0])
+    np.testing.assert_array_equal(x[x > 1.5].data, [2.0, 3.0])
+
+
+def test_astype_float32_round_trip_keeps_gradient_dtype() -> None:
+    x = tg.tensor([1.5, -2.0], dtype=np.float32, requires_grad=True)
+    y = x.astype(np.float64)
+    assert y.dtype == np.float64
+    (y * y).sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad.data, [3.0, -4.0])
+
+
+def test_concatenate_and_stack_accept_arrays_next_to_tensors() -> None:
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    cat = tg.concatenate([np.array([0.0]), x, [5.0]])
+    np.testing.assert_array_equal(cat.data, [0.0, 1.0, 2.0, 5.0])
+    stacked = tg.stack([x, np.array([3.0, 4.0])], axis=1)
+    np.testing.assert_array_equal(stacked.data, [[1.0, 3.0], [2.0, 4.0]])
+    (cat.sum() + stacked[:, 0].sum() * 2).backward()
+    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])

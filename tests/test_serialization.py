@@ -1,0 +1,255 @@
+"""tg.save / tg.load: exact round trips, and bad files refused with the model unchanged."""
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinygrad_np as tg
+from tinygrad_np import nn
+from tinygrad_np.serialization import META_KEY, WeightsFileError
+
+
+def make_model(seed: int = 0) -> nn.Sequential:
+    tg.manual_seed(seed)
+    return nn.Sequential(nn.Linear(2, 5), nn.ReLU(), nn.Linear(5, 1), nn.Sigmoid())
+
+
+def snapshot(model: nn.Module) -> dict:
+    return {name: p.data.copy() for name, p in model.named_parameters()}
+
+
+def assert_unchanged(model: nn.Module, before: dict) -> None:
+    for name, p in model.named_parameters():
+        np.testing.assert_array_equal(p.data, before[name])
+
+
+def assert_same(a, b) -> None:
+    """Exact structural equality: types, keys (with their types), dtypes, bits."""
+    assert type(a) is type(b), (a, b)
+    if isinstance(a, dict):
+        assert [(type(k), k) for k in a] == [(type(k), k) for k in b]
+        for k in a:
+            assert_same(a[k], b[k])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            assert_same(x, y)
+    elif isinstance(a, (np.ndarray, np.generic)):
+        assert a.dtype == b.dtype and np.shape(a) == np.shape(b)
+        assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
+    elif isinstance(a, float) and np.isnan(a):
+        assert np.isnan(b)
+    else:
+        assert a == b
+
+
+# ------------------------------------------------------------ round trips
+def test_model_round_trip(tmp_path):
+    model = make_model(0)
+    path = tmp_path / "weights.npz"
+    tg.save(model.state_dict(), path)
+    loaded = tg.load(path)
+    assert_same(loaded, model.state_dict())
+    other = make_model(1)
+    other.load_state_dict(loaded)
+    x = tg.randn(7, 2)
+    np.testing.assert_array_equal(other(x).data, model(x).data)
+    # plain NumPy reads the same file by parameter name
+    with np.load(path, allow_pickle=False) as archive:
+        np.testing.assert_array_equal(archive["0.weight"], model[0].weight.data)
+
+
+def test_file_is_written_exactly_at_the_given_path(tmp_path):
+    path = tmp_path / "model.weights"
+    tg.save({"w": np.ones(2)}, str(path))
+    assert os.listdir(tmp_path) == ["model.weights"]
+    assert zipfile.is_zipfile(path)
+
+
+def test_optimizer_state_round_trip_is_exact(tmp_path):
+    state = {
+        "state": {0: {"step": 3, "exp_avg": np.arange(4.0), "exp_avg_sq": np.ones((2, 2))},
+                  1: {"momentum_buffer": None}, 7: {}},
+        "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999), "eps": 1e-8, "nesterov": False,
+                          "params": [0, 1], "name": "body", "tiny": 5e-324},
+                         {"lr": float("nan"), "params": [7], "scale": np.float32(0.5),
+                          "count": np.int64(2)}],
+    }
+    path = tmp_path / "opt.npz"
+    tg.save(state, path)
+    assert_same(tg.load(path), state)
+
+
+def test_real_optimizer_state_dict_round_trip(tmp_path):
+    model = make_model(0)
+    opt = tg.optim.Adam(model.parameters(), lr=0.01)
+    x, y = tg.randn(8, 2), np.ones((8, 1))
+    for _ in range(3):
+        opt.zero_grad()
+        nn.functional.binary_cross_entropy(model(x), y).backward()
+        opt.step()
+    tg.save(opt.state_dict(), tmp_path / "adam.npz")
+    loaded = tg.load(tmp_path / "adam.npz")
+    assert_same(loaded, opt.state_dict())
+    fresh = tg.optim.Adam(make_model(0).parameters(), lr=0.5)
+    fresh.load_state_dict(loaded)
+    assert fresh.param_groups[0]["lr"] == 0.01
+
+
+def test_tensors_and_odd_keys_round_trip(tmp_path):
+    obj = {"t": tg.tensor(np.arange(3.0), requires_grad=True), 2: "two", 2.5: [None, True],
+           None: (), False: {"nested": {"deep": np.array([1, 2], dtype=np.uint8)}},
+           META_KEY: "a user key with the reserved name", "a/b": 1, "a": {"b": 2},
+           "\x00": np.zeros(1), "line\nbreak": np.ones(2), "": np.ones(1)}
+    tg.save(obj, tmp_path / "odd.npz")
+    back = tg.load(tmp_path / "odd.npz")
+    assert isinstance(back["t"], tg.Tensor) and back["t"].requires_grad
+    np.testing.assert_array_equal(back["t"].data, np.arange(3.0))
+    del obj["t"], back["t"]
+    assert_same(back, obj)
+
+
+leaves = st.one_of(
+    st.none(), st.booleans(), st.integers(-2**70, 2**70), st.text(max_size=5),
+    st.floats(allow_nan=False),
+    hnp.arrays(st.sampled_from([np.float32, np.float64, np.int32, np.bool_]),
+               hnp.array_shapes(min_dims=0, max_dims=2, max_side=3)))
+nested = st.recursive(leaves, lambda inner: st.one_of(
+    st.lists(inner, max_size=3),
+    st.dictionaries(st.one_of(st.text(max_size=4), st.integers(-5, 5)), inner, max_size=3)),
+    max_leaves=8)
+
+
+@given(nested)
+def test_any_nested_state_round_trips(tmp_path_factory, obj):
+    path = tmp_path_factory.mktemp("rt") / "x.npz"
+    tg.save(obj, path)
+    assert_same(tg.load(path), obj)
+
+
+def test_a_plain_npz_loads_as_named_arrays(tmp_path):
+    np.savez(tmp_path / "plain.npz", a=np.ones(2), b=np.zeros((1, 3)))
+    loaded = tg.load(tmp_path / "plain.npz")
+    assert sorted(loaded) == ["a", "b"] and loaded["b"].shape == (1, 3)
+
+
+def test_save_refuses_objects_that_need_pickle(tmp_path):
+    with pytest.raises(TypeError, match=r"cannot store set \(at state/0\) without pickle"):
+        tg.save({"state": [{1, 2}]}, tmp_path / "bad.npz")
+    with pytest.raises(TypeError, match="dtype object, which needs pickle"):
+        tg.save({"w": np.array([None, 1], dtype=object)}, tmp_path / "bad.npz")
+    with pytest.raises(TypeError, match=r"dict key \(1, 2\) .* has type tuple"):
+        tg.save({(1, 2): 3}, tmp_path / "bad.npz")
+    assert os.listdir(tmp_path) == []  # nothing, not even a temporary file, is left
+
+
+# ------------------------------------------------------ refused files
+def load_into(model: nn.Module, path) -> None:
+    model.load_state_dict(tg.load(path))
+
+
+def test_truncated_file_is_refused_and_model_unchanged(tmp_path):
+    model = make_model(0)
+    path = tmp_path / "w.npz"
+    tg.save(make_model(1).state_dict(), path)
+    data = path.read_bytes()
+    before = snapshot(model)
+    for cut in (len(data) // 2, len(data) - 10, 30):
+        path.write_bytes(data[:cut])
+        with pytest.raises(WeightsFileError, match=rf"{path.name} is truncated or corrupt"):
+            load_into(model, path)
+        assert_unchanged(model, before)
+
+
+def test_corrupt_file_is_refused_and_model_unchanged(tmp_path):
+    model = make_model(0)
+    path = tmp_path / "w.npz"
+    tg.save(make_model(1).state_dict(), path)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("0.weight.npy")
+    start = info.header_offset + 30 + len(info.filename) + 100  # inside the array's bytes
+    data[start:start + 8] = b"\xff" * 8
+    path.write_bytes(bytes(data))
+    before = snapshot(model)
+    with pytest.raises(WeightsFileError, match=r"w.npz is truncated or corrupt \(Bad CRC-32"):
+        load_into(model, path)
+    assert_unchanged(model, before)
+    path.write_bytes(b"this is not a zip archive at all")
+    with pytest.raises(WeightsFileError, match="w.npz is not an .npz weights file|w.npz is not"):
+        load_into(model, path)
+    assert_unchanged(model, before)
+
+
+def test_damaged_description_is_refused(tmp_path):
+    path = tmp_path / "w.npz"
+    np.savez(path, **{META_KEY: np.frombuffer(b"{not json", dtype=np.uint8)})
+    with pytest.raises(WeightsFileError, match="not valid JSON"):
+        tg.load(path)
+    meta = b'{"format": "tinygrad_np", "version": 1, "tree": {"t": "array", "key": "gone"}}'
+    np.savez(path, **{META_KEY: np.frombuffer(meta, dtype=np.uint8)})
+    with pytest.raises(WeightsFileError, match="array member 'gone' is missing"):
+        tg.load(path)
+    meta = b'{"format": "tinygrad_np", "version": 99, "tree": null}'
+    np.savez(path, **{META_KEY: np.frombuffer(meta, dtype=np.uint8)})
+    with pytest.raises(WeightsFileError, match="newer tinygrad_np"):
+        tg.load(path)
+
+
+class Exploit:
+    """Unpickling this would create a marker file: proof that code ran."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_pickled_files_are_refused_and_never_executed(tmp_path):
+    model = make_model(0)
+    before = snapshot(model)
+    marker = str(tmp_path / "pwned")
+    object_npz = tmp_path / "objects.npz"
+    np.savez(object_npz, **{"0.weight": np.array([Exploit(marker)], dtype=object)})
+    with pytest.raises(WeightsFileError, match="object array that needs pickle.*never unpickles"):
+        load_into(model, object_npz)
+    raw_pickle = tmp_path / "raw.pkl"
+    raw_pickle.write_bytes(pickle.dumps({"0.weight": Exploit(marker)}))
+    with pytest.raises(WeightsFileError, match="looks like pickled data"):
+        load_into(model, raw_pickle)
+    assert not os.path.exists(marker)
+    assert_unchanged(model, before)
+
+
+def test_single_npy_file_is_refused(tmp_path):
+    np.save(tmp_path / "w.npy", np.ones(3))
+    with pytest.raises(WeightsFileError, match="single .npy array, not an .npz archive"):
+        tg.load(tmp_path / "w.npy")
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda s: s.update({"2.weight": np.zeros((1, 4), dtype=np.float32)}),
+     r"'2.weight': shape \(1, 4\)"),
+    (lambda s: s.pop("0.bias"), r"missing keys: '0.bias'"),
+    (lambda s: s.update({"4.weight": np.zeros(1)}), r"unexpected keys: '4.weight'"),
+])
+def test_mismatched_file_is_refused_and_model_unchanged(tmp_path, edit, message):
+    model = make_model(0)
+    before = snapshot(model)
+    state = make_model(1).state_dict()
+    edit(state)
+    tg.save(state, tmp_path / "w.npz")
+    with pytest.raises(RuntimeError, match=message):
+        load_into(model, tmp_path / "w.npz")
+    assert_unchanged(model, before)
+
+
+def test_missing_file_is_a_file_not_found_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        tg.load(tmp_path / "nope.npz")

@@ -1,0 +1,218 @@
+"""The testing toolkit itself: gradcheck/gradgradcheck catch wrong derivatives, the
+strategies draw what they promise, and the README's five-line example runs."""
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygrad_np as tg
+from tinygrad_np.testing import GradcheckError, gradcheck, gradgradcheck
+from tinygrad_np.testing.strategies import (
+    arrays,
+    axes,
+    broadcastable_shapes,
+    reduction_axes,
+    shapes,
+    tensors,
+)
+
+
+def f64(values, requires_grad=True) -> tg.Tensor:
+    return tg.tensor(np.asarray(values, dtype=np.float64), requires_grad=requires_grad)
+
+
+class WrongSquare(tg.Function):
+    """x**2 with a wrong derivative: 3x instead of 2x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return 3 * x * grad_out
+
+
+class FrozenCube(tg.Function):
+    """x**3 whose first derivative is right but built from a plain array, so under
+    create_graph it is a constant: the second derivative comes out as zero."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return 3 * np.asarray(x) ** 2 * grad_out
+
+
+def test_gradcheck_passes_on_correct_functions() -> None:
+    a, b = f64([[0.5, -1.0], [2.0, 0.1]]), f64([0.3, 0.7])
+    assert gradcheck(lambda a, b: (a @ b).tanh(), [a, b])
+    assert gradcheck(lambda a, b: (a * b, (a - b).exp().sum(axis=0)), [a, b])  # two outputs
+    assert gradcheck(lambda a, c: a * c, [a, np.full((2, 2), 3.0)])  # a constant input
+    assert gradcheck(lambda a, b: a.sum() * b, [a, f64([1.0, 2.0], requires_grad=False)])
+    assert gradcheck(lambda b: b.sigmoid(), b) and gradgradcheck(lambda b: b.sigmoid(), b)
+    np.testing.assert_array_equal(a.data, [[0.5, -1.0], [2.0, 0.1]])  # inputs untouched
+    assert a.grad is None
+
+
+def test_gradcheck_names_input_element_and_both_values() -> None:
+    a, b = f64([1.0, 2.0]), f64([0.0, 2.0])  # at b[0] = 0 the wrong 3x is right (both 0)
+    with pytest.raises(GradcheckError) as caught:
+        gradcheck(lambda a, b: a * WrongSquare.apply(b), [a, b])
+    message = str(caught.value)
+    assert "input 1" in message and "element (1,)" in message
+    found = re.search(r"analytic gradient (\S+) vs numeric (\S+) ", message)
+    analytic, numeric = float(found.group(1)), float(found.group(2))
+    assert analytic == pytest.approx(1.5 * numeric, rel=1e-6)  # 3x vs 2x
+    # 2 * b[1] * a[1] = 8, times a random weight in [0.5, 1.5]
+    assert abs(numeric) == pytest.approx(8.0, rel=0.5)
+    assert isinstance(caught.value, AssertionError)
+    assert gradcheck(lambda a, b: a * WrongSquare.apply(b), [a, b], raise_exception=False) is False
+
+
+def test_gradcheck_catches_a_broken_graph() -> None:
+    x = f64([1.0, 2.0])
+    with pytest.raises(GradcheckError, match="input 0"):
+        gradcheck(lambda x: x * x.detach(), [x])
+
+
+def test_gradcheck_refuses_float32_and_nothing_to_check() -> None:
+    x32 = tg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"input 0.*float32.*float64"):
+        gradcheck(lambda x: x * 2, [x32])
+    with pytest.raises(TypeError, match="float64"):
+        gradgradcheck(lambda x: x * 2, [x32])
+    with pytest.raises(ValueError, match="no input requires grad"):
+        gradcheck(lambda x: x * 2, [f64([1.0], requires_grad=False)])
+
+
+def test_gradgradcheck_catches_a_wrong_second_derivative() -> None:
+    x = f64([0.5, -1.5])
+    assert gradcheck(FrozenCube.apply, [x])  # first order is right
+    with pytest.raises(GradcheckError, match=r"input 0 .*element \(0,\).*analytic gradient 0\.0"):
+        gradgradcheck(FrozenCube.apply, [x])
+    assert gradgradcheck(FrozenCube.apply, [x], raise_exception=False) is False
+
+
+def test_gradcheck_tolerances_are_honoured() -> None:
+    x = f64([1.0, 2.0])
+    assert gradcheck(lambda x: WrongSquare.apply(x), [x], atol=10.0)
+    assert not gradcheck(lambda x: WrongSquare.apply(x), [x], rtol=0.4, raise_exception=False)
+
+
+# -------------------------------------------------------------- the strategies
+@given(st.data())
+def test_shapes_respect_their_bounds(data: st.DataObject) -> None:
+    min_dims = data.draw(st.integers(0, 3))
+    max_dims = data.draw(st.integers(min_dims, 4))
+    min_side = data.draw(st.integers(0, 3))
+    max_side = data.draw(st.integers(max(min_side, 1), 5))
+    shape = data.draw(shapes(min_dims, max_dims, min_side, max_side))
+    assert isinstance(shape, tuple) and min_dims <= len(shape) <= max_dims
+    assert all(min_side <= n <= max_side for n in shape)
+
+
+@given(st.integers(1, 4).flatmap(lambda n: st.tuples(st.just(n), broadcastable_shapes(n))))
+def test_broadcastable_shapes_broadcast(case: tuple) -> None:
+    n, drawn = case
+    assert len(drawn) == n
+    common = np.broadcast_shapes(*drawn)
+    assert np.broadcast_to(np.zeros(drawn[0]), common).shape == common
+
+
+@given(arrays(min_value=-2.0, max_value=5.0, min_magnitude=0.25))
+def test_arrays_respect_bounds_and_magnitude(a: np.ndarray) -> None:
+    assert a.dtype == np.float64 and np.isfinite(a).all()
+    assert ((a >= -2.0) & (a <= 5.0) & (np.abs(a) >= 0.25)).all()
+
+
+@given(arrays((3, 2), dtype=np.float32, unique=True))
+def test_arrays_with_fixed_shape_dtype_and_unique(a: np.ndarray) -> None:
+    assert a.shape == (3, 2) and a.dtype == np.float32 and len(np.unique(a)) == a.size
+
+
+@given(tensors(shape=shapes(1, 2), requires_grad=True, min_value=0.1))
+def test_tensors_are_leaves_with_the_requested_options(t: tg.Tensor) -> None:
+    assert isinstance(t, tg.Tensor) and t.is_leaf and t.requires_grad
+    assert t.dtype == np.float64 and 1 <= t.ndim <= 2 and (t.data >= 0.1).all()
+
+
+@given(shapes(0, 4).flatmap(lambda s: st.tuples(st.just(s), axes(len(s)))))
+def test_axes_are_valid_numpy_axes(case: tuple) -> None:
+    shape, axis = case
+    ndim = len(shape)
+    if isinstance(axis, int):
+        assert -ndim <= axis < ndim
+    elif isinstance(axis, tuple):
+        assert len({a % ndim for a in axis}) == len(axis)
+    reduced = np.ones(shape).sum(axis=axis, keepdims=True)
+    assert reduced.ndim == ndim
+    assert tg.ones(shape).sum(axis=axis, keepdims=True).shape == reduced.shape
+
+
+@given(st.integers(1, 3).flatmap(lambda n: axes(n, allow_none=False, allow_tuple=False,
+                                               allow_negative=False).map(lambda a: (n, a))))
+def test_axes_options(case: tuple) -> None:
+    ndim, axis = case
+    assert isinstance(axis, int) and 0 <= axis < ndim
+
+
+@given(reduction_axes(3))
+def test_reduction_axes_are_keyword_arguments(kwargs: dict) -> None:
+    assert set(kwargs) == {"axis", "keepdims"}
+    np.ones((2, 3, 4)).sum(**kwargs)
+
+
+# ------------------------------------------------------------------- the README
+README_EXAMPLE = '''
+from hypothesis import given
+from tinygrad_np.testing import gradcheck, gradgradcheck
+from tinygrad_np.testing.strategies import tensors
+
+@given(tensors(requires_grad=True))
+def test_softplus(x):
+    assert gradcheck(lambda x: (1 + x.exp()).log(), [x])
+'''
+
+README_FUNCTION_EXAMPLE = '''
+@given(tensors(shape=(3,), requires_grad=True, min_value=0.5))
+def test_cube(x):
+    assert gradcheck(Cube.apply, [x]) and gradgradcheck(Cube.apply, [x])
+'''
+
+CUBE = '''
+import tinygrad_np as tg
+
+class Cube(tg.Function):
+    @staticmethod
+    def forward(ctx, x):           # x: numpy arrays
+        ctx.save_for_backward(x)
+        return x ** 3
+    @staticmethod
+    def backward(ctx, grad_out):   # return one gradient per input
+        (x,) = ctx.saved_tensors
+        return 3 * x ** 2 * grad_out
+'''
+
+
+def test_the_readme_property_test_examples_run() -> None:
+    namespace: dict = {}
+    exec(CUBE + README_EXAMPLE + README_FUNCTION_EXAMPLE, namespace)
+    namespace["test_softplus"]()
+    namespace["test_cube"]()
+
+
+def test_importing_the_package_does_not_import_hypothesis() -> None:
+    code = ("import sys, tinygrad_np, tinygrad_np.testing; "
+            "assert 'hypothesis' not in sys.modules, 'hypothesis was imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)

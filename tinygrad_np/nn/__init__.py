@@ -1,0 +1,21 @@
+"""tg.nn: modules, layers, activations, losses, initialisers and model summaries."""
+from tinygrad_np.nn import functional, init
+from tinygrad_np.nn.layers import (
+    Identity,
+    Linear,
+    LogSoftmax,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from tinygrad_np.nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from tinygrad_np.nn.module import Module, Parameter
+from tinygrad_np.nn.summary import ModelSummary, summary
+
+__all__ = [
+    "Module", "Parameter", "Linear", "Sequential", "Identity", "ReLU", "Sigmoid", "Tanh",
+    "Softmax", "LogSoftmax", "MSELoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
+    "NLLLoss", "summary", "ModelSummary", "functional", "init",
+]

@@ -1,0 +1,338 @@
+"""Module and Parameter: the containers models are built from.
+
+A `Module` registers every `Parameter` and sub-`Module` assigned to one of its
+attributes (plain `__setattr__`, no metaclass), so `parameters()`,
+`state_dict()` and friends can walk the tree with dotted names like
+`"encoder.fc.weight"`.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator, NamedTuple
+
+import numpy as np
+
+from tinygrad_np import autograd
+from tinygrad_np.tensor import Tensor
+
+# Callables run as observer(module, output) after every Module.__call__ (used by summary()).
+_call_observers: list[Callable[["Module", Any], None]] = []
+
+
+class Parameter(Tensor):
+    """A Tensor that is a model weight: requires grad and is registered by `Module`.
+
+    The data is copied; Python lists become the default float dtype.
+
+    >>> p = Parameter([1.0, 2.0])
+    >>> p.requires_grad
+    True
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None) -> None:
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class IncompatibleKeys(NamedTuple):
+    """What `load_state_dict(strict=False)` skipped."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+class Module:
+    """Base class of every layer and model: subclass it, assign layers in `__init__`,
+    write `forward`.
+
+    >>> import tinygrad_np as tg
+    >>> class Net(tg.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.fc = tg.nn.Linear(2, 1)
+    ...     def forward(self, x):
+    ...         return self.fc(x).sigmoid()
+    >>> [name for name, _ in Net().named_parameters()]
+    ['fc.weight', 'fc.bias']
+
+    Calling a module runs `forward` and records `self._forward_span = (start, end)`,
+    two `autograd.next_seq()` values taken before and after: the graph nodes whose
+    `seq` lies strictly between them were created inside this module's forward
+    (nested modules included). `tg.viz` uses it to draw one cluster per module.
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_forward_span", None)
+
+    # ------------------------------------------------------------ registration
+    def __setattr__(self, name: str, value: Any) -> None:
+        params = self.__dict__.get("_parameters")
+        modules = self.__dict__.get("_modules")
+        if params is None and isinstance(value, (Parameter, Module)):
+            raise AttributeError(f"cannot assign {type(value).__name__} '{name}' before "
+                                 f"Module.__init__() ran; call super().__init__() first "
+                                 f"in {type(self).__name__}.__init__")
+        if isinstance(value, Parameter):
+            self._forget(name)
+            params[name] = value
+        elif isinstance(value, Module):
+            self._forget(name)
+            modules[name] = value
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as parameter '{name}' "
+                                f"of {type(self).__name__}: wrap it as tg.nn.Parameter(...) "
+                                "or assign None")
+            params[name] = None
+        elif modules is not None and name in modules:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as child module "
+                                f"'{name}' of {type(self).__name__}: a Module or None expected")
+            modules[name] = None
+        else:
+            object.__setattr__(self, name, value)
+
+    def _forget(self, name: str) -> None:
+        """Drop any earlier registration of `name` (a re-assignment may change its kind)."""
+        self.__dict__.pop(name, None)
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal lookup fails: parameters and children live in the dicts.
+        d = self.__dict__
+        if "_parameters" in d and name in d["_parameters"]:
+            return d["_parameters"][name]
+        if "_modules" in d and name in d["_modules"]:
+            return d["_modules"][name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        if name in self._parameters:
+            del self._parameters[name]
+        elif name in self._modules:
+            del self._modules[name]
+        else:
+            object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register a Parameter (or None, a declared-but-absent one) under `name`."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter('{name}') needs a Parameter or None, "
+                            f"got {type(param).__name__}")
+        self._forget(name)
+        self._parameters[name] = param
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register a child module under `name`."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module('{name}') needs a Module or None, "
+                            f"got {type(module).__name__}")
+        self._forget(name)
+        self._modules[name] = module
+
+    # ----------------------------------------------------------------- calling
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation; subclasses override it."""
+        raise NotImplementedError(f"{type(self).__name__}.forward is not written")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        start = autograd.next_seq()
+        out = self.forward(*args, **kwargs)
+        self._forward_span = (start, autograd.next_seq())
+        for observer in _call_observers:
+            observer(self, out)
+        return out
+
+    # ---------------------------------------------------------------- walking
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, module) for each direct child."""
+        for name, module in self._modules.items():
+            if module is not None:
+                yield name, module
+
+    def children(self) -> Iterator[Module]:
+        """The direct child modules."""
+        for _, module in self.named_children():
+            yield module
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) for this module ("") and every descendant, each once."""
+        seen: set[int] = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            kids = [(f"{name}.{n}" if name else n, m) for n, m in module.named_children()]
+            stack.extend(reversed(kids))
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every descendant."""
+        for _, module in self.named_modules():
+            yield module
+
+    def named_parameters(self, prefix: str = "",
+                         recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, Parameter), e.g. ("0.weight", ...); a shared Parameter appears once."""
+        seen: set[int] = set()
+        owners = self.named_modules(prefix) if recurse else iter([(prefix, self)])
+        for owner_name, module in owners:
+            for name, param in module._parameters.items():
+                if param is None or id(param) in seen:
+                    continue
+                seen.add(id(param))
+                yield (f"{owner_name}.{name}" if owner_name else name), param
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every Parameter of this module and (by default) its descendants."""
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        """The number of scalar weights (elements of all Parameters)."""
+        return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    # ---------------------------------------------------------------- training
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset every parameter's `.grad`: to None (PyTorch's default) or to zeros."""
+        for param in self.parameters():
+            if set_to_none or param.grad is None:
+                param.grad = None
+            else:
+                param.grad.data[...] = 0
+
+    def train(self, mode: bool = True) -> Module:
+        """Set `.training` on this module and all descendants; returns self."""
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self) -> Module:
+        """Same as `train(False)`."""
+        return self.train(False)
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call fn on every descendant, then on self (PyTorch's order); returns self.
+
+        >>> import tinygrad_np as tg
+        >>> model = tg.nn.Sequential(tg.nn.Linear(3, 3), tg.nn.Tanh())
+        >>> _ = model.apply(lambda m: tg.nn.init.zeros_(m.bias)
+        ...                 if isinstance(m, tg.nn.Linear) else None)
+        >>> float(model[0].bias.data.sum())
+        0.0
+        """
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def to(self, dtype: Any) -> Module:
+        """Cast every parameter (and its grad) to a float dtype in place; returns self."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"{type(self).__name__}.to({dtype}): parameters must stay "
+                            "floating-point; pass e.g. np.float64")
+        for param in self.parameters():
+            param.data = param.data.astype(dtype, copy=False)
+            if param.grad is not None:
+                param.grad.data = param.grad.data.astype(dtype, copy=False)
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Freeze (False) or unfreeze every parameter; returns self."""
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    # ------------------------------------------------------------ state dicts
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """{dotted name: a copy of the parameter's array}, in registration order."""
+        return {name: param.data.copy() for name, param in self.named_parameters()}
+
+    def load_state_dict(self, state_dict: Any, strict: bool = True) -> IncompatibleKeys:
+        """Copy arrays into the parameters, in place; checks everything before changing anything.
+
+        Every value must have its parameter's shape and a dtype that casts to the
+        parameter's dtype within its kind (float64 -> float32 is fine, float -> int is
+        not). With `strict=True` (default) the names must match exactly. On any error
+        a RuntimeError lists all problems and the model is left untouched.
+        """
+        if not hasattr(state_dict, "items"):
+            raise TypeError(f"load_state_dict needs a mapping name -> array, "
+                            f"got {type(state_dict).__name__}")
+        own = dict(self.named_parameters())
+        problems: list[str] = []
+        missing = [name for name in own if name not in state_dict]
+        unexpected = [str(name) for name in state_dict if name not in own]
+        if strict and missing:
+            problems.append("missing keys: " + ", ".join(repr(k) for k in missing))
+        if strict and unexpected:
+            problems.append("unexpected keys: " + ", ".join(repr(k) for k in unexpected))
+        ready: list[tuple[Parameter, np.ndarray]] = []
+        for name, param in own.items():
+            if name not in state_dict:
+                continue
+            problem, array = _check_value(name, state_dict[name], param)
+            if problem:
+                problems.append(problem)
+            else:
+                ready.append((param, array))
+        if problems:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__} "
+                               "(nothing was changed):\n  " + "\n  ".join(problems))
+        for param, array in ready:
+            np.copyto(param.data, array, casting="same_kind")
+        return IncompatibleKeys(missing, unexpected)
+
+    # ---------------------------------------------------------------- display
+    def extra_repr(self) -> str:
+        """The text inside this module's parentheses in repr (subclasses override it)."""
+        return ""
+
+    def __repr__(self) -> str:
+        return "\n".join(self._repr_lines())
+
+    def _repr_lines(self) -> list[str]:
+        count = self.num_parameters()
+        note = f"  # {count:,} parameter{'s' if count != 1 else ''}" if count else ""
+        kids = list(self.named_children())
+        if not kids:
+            return [f"{type(self).__name__}({self.extra_repr()}){note}"]
+        lines = [f"{type(self).__name__}({self.extra_repr()}{note}"]
+        for name, child in kids:
+            child_lines = child._repr_lines()
+            lines.append(f"  ({name}): {child_lines[0]}")
+            lines.extend("  " + line for line in child_lines[1:])
+        lines.append(")")
+        return lines
+
+    def summary(self, input_shape: Any) -> Any:
+        """Per-layer output shapes and parameter counts; see `tg.nn.summary`."""
+        from tinygrad_np.nn.summary import summary
+        return summary(self, input_shape)
+
+
+def _check_value(name: str, value: Any, param: Parameter) -> tuple[str, Any]:
+    """(problem or "", array) for one state-dict entry against its parameter."""
+    try:
+        array = np.asarray(value.data if isinstance(value, Tensor) else value)
+    except Exception as error:  # noqa: BLE001 (any conversion failure is a data problem)
+        return f"'{name}': cannot read the value as an array ({error})", None
+    if array.shape != param.shape:
+        return (f"'{name}': shape {array.shape} in the state dict, but the model's "
+                f"parameter has shape {param.shape}"), None
+    if array.dtype.kind not in "biuf" or not np.can_cast(array.dtype, param.dtype, "same_kind"):
+        return (f"'{name}': dtype {array.dtype} cannot be cast to the parameter's dtype "
+                f"{param.dtype}"), None
+    return "", array

@@ -1,0 +1,94 @@
+"""Which module created which node: the module tree, its forward spans, and collapsing.
+
+`Module.__call__` records `_forward_span = (start, end)`; the nodes whose `seq`
+lies strictly between were created inside that call, nested calls included.
+Sibling spans never overlap, so the deepest module owning a node is found by
+one binary search per level.
+"""
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import Any
+
+
+class ModuleEntry:
+    """One module of the tree: where it sits, what it is called, how it is drawn."""
+
+    def __init__(self, name: str, path: str, module: Any, depth: int,
+                 parent: ModuleEntry | None) -> None:
+        self.name, self.path, self.module = name, path, module
+        self.depth, self.parent = depth, parent
+        self.span = getattr(module, "_forward_span", None)
+        self.children: list[ModuleEntry] = []
+        self.starts: list[int] = []
+        self.collapsed = False
+        self.box: ModuleEntry | None = None  # the collapsed ancestor that absorbs this module
+        self.key = "cluster_" + ("".join(c if c.isalnum() else "_" for c in path) or "root")
+
+    def label(self) -> str:
+        """'0: Linear(2→25)': the attribute name, then a short description of the module."""
+        kind = type(self.module).__name__
+        m = self.module
+        if hasattr(m, "in_features") and hasattr(m, "out_features"):
+            kind += f"({m.in_features}→{m.out_features})"
+        else:
+            extra = m.extra_repr() if hasattr(m, "extra_repr") else ""
+            kind += f"({extra})" if extra and len(extra) <= 24 else ""
+        return f"{self.name}: {kind}" if self.name else kind
+
+    def num_parameters(self) -> int:
+        """Scalar weights of the module and its descendants."""
+        return sum(int(p.size) for p in self.module.parameters())
+
+
+def module_tree(model: Any, collapse: bool | int) -> tuple[ModuleEntry, dict[str, ModuleEntry]]:
+    """The model's modules as entries (root first) and {dotted path: entry}."""
+    depth_limit = 1 if collapse is True else int(collapse or 0)
+    root = ModuleEntry("", "", model, 0, None)
+    by_path = {"": root}
+    stack = [root]
+    while stack:
+        entry = stack.pop()
+        for name, child in entry.module.named_children():
+            path = f"{entry.path}.{name}" if entry.path else name
+            kid = ModuleEntry(name, path, child, entry.depth + 1, entry)
+            entry.children.append(kid)
+            by_path[path] = kid
+            stack.append(kid)
+        entry.children = [c for c in entry.children if c.span is not None]
+        entry.children.sort(key=lambda c: c.span[0])
+        entry.starts = [c.span[0] for c in entry.children]
+    for entry in by_path.values():
+        if depth_limit and entry.depth > 0:
+            entry.collapsed = entry.depth == depth_limit or (
+                entry.depth < depth_limit and not entry.children)
+        up: ModuleEntry | None = entry
+        while up is not None and up.depth > 0:
+            if up.collapsed:
+                entry.box = up  # keep climbing: the outermost collapsed ancestor wins
+            up = up.parent
+    return root, by_path
+
+
+def owner(root: ModuleEntry, seq: int) -> ModuleEntry | None:
+    """The deepest module whose forward created the node with this seq (None: outside)."""
+    if root.span is not None and not root.span[0] < seq < root.span[1]:
+        return None
+    entry = root
+    while entry.children:
+        i = bisect_right(entry.starts, seq) - 1
+        if i < 0:
+            break
+        kid = entry.children[i]
+        if not seq < kid.span[1]:
+            break
+        entry = kid
+    return entry
+
+
+def parameter_owners(model: Any, by_path: dict[str, ModuleEntry]) -> dict[int, ModuleEntry]:
+    """{id(parameter): the module that registered it}, from the dotted names."""
+    owners = {}
+    for name, param in model.named_parameters():
+        owners[id(param)] = by_path.get(name.rpartition(".")[0], by_path[""])
+    return owners
