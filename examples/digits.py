@@ -33,6 +33,7 @@ TARGET_ACCURACY = 0.97
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Classify scikit-learn's 8x8 digits with an MLP, cross-entropy and Adam.")
     parser.add_argument("--out", type=Path, default=Path("runs/digits"),
                         help="folder for the pictures (created if missing)")

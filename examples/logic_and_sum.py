@@ -41,6 +41,7 @@ SEED_TRAINED_MSE = 0.08943408  # sse / 10000 that the tutorial printed after tra
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Seed 001: OR and XOR gates, and the a + b regression with a linear output.")
     parser.add_argument("--out", type=Path, default=Path("runs/logic_and_sum"),
                         help="folder for the pictures (created if missing)")

@@ -48,6 +48,7 @@ TARGET_ACCURACY = 0.95
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Seed 000: classify make_moons with a net built from a list of dicts.")
     parser.add_argument("--out", type=Path, default=Path("runs/moons"),
                         help="folder for pictures and weights (created if missing)")

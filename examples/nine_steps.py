@@ -35,6 +35,7 @@ MAX_TEST_OVER_TRAIN = 1.5     # "test loss not much higher than training loss"
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Seed 002: a, b -> a+b, a-b, |a-b| in nine steps, with tinygrad_np.")
     parser.add_argument("--out", type=Path, default=Path("runs/nine_steps"),
                         help="folder for the pictures (created if missing)")

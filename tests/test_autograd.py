@@ -6,6 +6,7 @@ import weakref
 import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygrad_np as tg
 from tinygrad_np import autograd
@@ -156,6 +157,55 @@ def test_hessian_vector_product_of_a_small_mlp_matches_finite_differences() -> N
         np.testing.assert_allclose(h.data, (p.data - m.data) / (2 * eps), rtol=1e-6, atol=1e-9)
     assert gradgradcheck(lambda *ps: _mlp_loss(list(ps), inputs, targets),
                          [f64(a) for a in values])
+
+
+def test_third_derivative_by_nesting_grad() -> None:
+    x = f64([0.5, -2.0])
+    (g1,) = tg.grad((x ** 4).sum(), x, create_graph=True)
+    (g2,) = tg.grad(g1.sum(), x, create_graph=True)
+    (g3,) = tg.grad(g2.sum(), x)
+    np.testing.assert_allclose(g3.data, 24 * x.data)
+
+
+# Random programs: each step applies one op to earlier values (reusing them freely), so the
+# walk meets fan-out, shared subexpressions, broadcasting and accumulation in every mix.
+UNARY_STEPS = [lambda a: a.tanh(), lambda a: a.sigmoid(), lambda a: (a * 0.5).exp(),
+               lambda a: a.sum(axis=-1, keepdims=True) if a.ndim else a, lambda a: -a]
+BINARY_STEPS = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a - b * 0.5,
+                lambda a, b: a / (1 + b * b)]
+
+
+@st.composite
+def programs(draw: st.DrawFn) -> tuple:
+    steps = []
+    for k in range(draw(st.integers(1, 8))):
+        available = 2 + k  # the two inputs and every earlier step
+        if draw(st.booleans()):
+            steps.append((draw(st.sampled_from(range(len(UNARY_STEPS)))),
+                          draw(st.integers(0, available - 1))))
+        else:
+            steps.append((draw(st.sampled_from(range(len(BINARY_STEPS)))),
+                          draw(st.integers(0, available - 1)), draw(st.integers(0, available - 1))))
+    return tuple(steps)
+
+
+def run_program(steps: tuple, a: tg.Tensor, b: tg.Tensor) -> tg.Tensor:
+    values = [a, b]
+    for step in steps:
+        if len(step) == 2:
+            values.append(UNARY_STEPS[step[0]](values[step[1]]))
+        else:
+            values.append(BINARY_STEPS[step[0]](values[step[1]], values[step[2]]))
+    return values[-1]
+
+
+@given(programs(), broadcastable_shapes(2, max_side=3), st.data())
+def test_random_programs_have_correct_first_and_second_derivatives(
+        steps: tuple, pair: tuple, data: st.DataObject) -> None:
+    a, b = (data.draw(tensors(s, requires_grad=True, min_value=-2.0, max_value=2.0))
+            for s in pair)
+    assert gradcheck(lambda a, b: run_program(steps, a, b), [a, b])
+    assert gradgradcheck(lambda a, b: run_program(steps, a, b), [a, b])
 
 
 # ---------------------------------------------------------------- grad modes

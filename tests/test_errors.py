@@ -136,5 +136,5 @@ def test_item_of_a_tensor_with_several_elements() -> None:
 def test_in_place_that_would_change_the_shape() -> None:
     x = tg.ones(2, requires_grad=True)
     y = x * 1
-    with pytest.raises(ValueError, match=r"in-place \+= cannot change the shape \(2,\) to \(3, 2\)"):
+    with pytest.raises(ValueError, match=r"in-place \+= cannot change the shape \(2,\) to \(3, 2"):
         y += tg.ones(3, 2)

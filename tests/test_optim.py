@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 import tinygrad_np as tg
 from tinygrad_np.optim import SGD, Adam
+from tinygrad_np.testing.strategies import arrays, shapes
 
 STEPS = 6
 
@@ -115,32 +116,44 @@ def test_adam_small_beta1_uses_the_other_lerp_branch() -> None:
     np.testing.assert_allclose(trajectory[-1][0], expected[-1], rtol=1e-13, atol=1e-15)
 
 
-@given(lr=st.floats(1e-4, 1.0), momentum=st.floats(0.0, 0.99),
-       dampening=st.floats(0.0, 1.0), weight_decay=st.floats(0.0, 0.5))
-def test_sgd_trajectory_property(lr: float, momentum: float, dampening: float,
-                                 weight_decay: float) -> None:
-    params = make_params(3)
-    starts = [p.data.copy() for p in params]
-    grads = grad_sequence(params, 4, seed=4)
-    config = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay)
-    trajectory = run(SGD(params, **config), params, grads)
-    for k, p0 in enumerate(starts):
-        expected = sgd_formula(p0, [g[k] for g in grads], **config)
-        np.testing.assert_allclose(trajectory[-1][k], expected[-1], rtol=1e-12, atol=1e-12)
+def _draw_problem(data: st.DataObject, steps: int = 4) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A starting parameter and a gradient per step, drawn with our own strategies."""
+    shape = data.draw(shapes(min_dims=1, max_dims=2, max_side=4), label="shape")
+    start = data.draw(arrays(shape), label="start")
+    grads = [data.draw(arrays(shape), label=f"grad {t}") for t in range(steps)]
+    return start, grads
 
 
-@given(lr=st.floats(1e-4, 0.5), beta1=st.floats(0.0, 0.99), beta2=st.floats(0.0, 0.999),
-       eps=st.floats(1e-10, 1e-2), weight_decay=st.floats(0.0, 0.5))
-def test_adam_trajectory_property(lr: float, beta1: float, beta2: float, eps: float,
-                                  weight_decay: float) -> None:
-    params = make_params(5)
-    starts = [p.data.copy() for p in params]
-    grads = grad_sequence(params, 4, seed=6)
+@given(data=st.data(), lr=st.floats(1e-4, 1.0), momentum=st.floats(0.0, 0.99),
+       dampening=st.floats(0.0, 1.0), weight_decay=st.floats(0.0, 0.5),
+       nesterov=st.booleans())
+def test_sgd_trajectory_property(data: st.DataObject, lr: float, momentum: float,
+                                 dampening: float, weight_decay: float, nesterov: bool) -> None:
+    start, grads = _draw_problem(data)
+    if nesterov and momentum > 0:
+        dampening = 0.0
+    else:
+        nesterov = False
+    config = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                  nesterov=nesterov)
+    w = tg.Tensor(start.copy(), requires_grad=True)
+    trajectory = run(SGD([w], **config), [w], [[g] for g in grads])
+    expected = sgd_formula(start, grads, **config)
+    for got, want in zip(trajectory, expected, strict=True):
+        np.testing.assert_allclose(got[0], want, rtol=1e-12, atol=1e-12)
+
+
+@given(data=st.data(), lr=st.floats(1e-4, 0.5), beta1=st.floats(0.0, 0.99),
+       beta2=st.floats(0.0, 0.999), eps=st.floats(1e-10, 1e-2), weight_decay=st.floats(0.0, 0.5))
+def test_adam_trajectory_property(data: st.DataObject, lr: float, beta1: float, beta2: float,
+                                  eps: float, weight_decay: float) -> None:
+    start, grads = _draw_problem(data)
     config = dict(lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay)
-    trajectory = run(Adam(params, **config), params, grads)
-    for k, p0 in enumerate(starts):
-        expected = adam_formula(p0, [g[k] for g in grads], **config)
-        np.testing.assert_allclose(trajectory[-1][k], expected[-1], rtol=1e-10, atol=1e-12)
+    w = tg.Tensor(start.copy(), requires_grad=True)
+    trajectory = run(Adam([w], **config), [w], [[g] for g in grads])
+    expected = adam_formula(start, grads, **config)
+    for got, want in zip(trajectory, expected, strict=True):
+        np.testing.assert_allclose(got[0], want, rtol=1e-10, atol=1e-12)
 
 
 def test_adam_first_step_is_lr_times_normalised_gradient() -> None:
@@ -343,6 +356,38 @@ def test_state_dict_round_trip_through_a_weights_file(name: str, tmp_path) -> No
     fresh.load_state_dict(tg.load(path))
     more = grad_sequence(params, 4, seed=9)
     assert_same_trajectory(run(fresh, clones, more), run(opt, params, more))
+
+
+def test_checkpoint_of_model_and_optimizer_resumes_training_exactly(tmp_path) -> None:
+    """One file holding both state dicts; the resumed run equals the uninterrupted one."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((16, 3)), rng.standard_normal((16, 1))
+
+    def make(seed: int):
+        tg.manual_seed(seed)
+        model = tg.nn.Sequential(tg.nn.Linear(3, 4, dtype=np.float64), tg.nn.Tanh(),
+                                 tg.nn.Linear(4, 1, dtype=np.float64))
+        return model, Adam(model.parameters(), lr=0.05, weight_decay=0.01)
+
+    def train(model, opt, steps: int) -> None:
+        for _ in range(steps):
+            opt.zero_grad()
+            tg.nn.MSELoss()(model(tg.Tensor(X)), tg.Tensor(y)).backward()
+            opt.step()
+
+    model, opt = make(0)
+    train(model, opt, 3)
+    tg.save({"model": model.state_dict(), "optimizer": opt.state_dict()}, tmp_path / "ck.npz")
+    train(model, opt, 4)
+
+    resumed, resumed_opt = make(1)  # different initial weights, overwritten by the load
+    checkpoint = tg.load(tmp_path / "ck.npz")
+    resumed.load_state_dict(checkpoint["model"])
+    resumed_opt.load_state_dict(checkpoint["optimizer"])
+    train(resumed, resumed_opt, 4)
+    for (name, a), (_, b) in zip(model.named_parameters(), resumed.named_parameters(),
+                                 strict=True):
+        np.testing.assert_array_equal(a.data, b.data, err_msg=name)
 
 
 def _broken(sd: dict, how: str) -> dict:

@@ -104,6 +104,17 @@ def test_gradgradcheck_catches_a_wrong_second_derivative() -> None:
     assert gradgradcheck(FrozenCube.apply, [x], raise_exception=False) is False
 
 
+def test_gradcheck_of_a_function_that_differentiates_inside_even_under_no_grad() -> None:
+    def gradient_penalty(x: tg.Tensor) -> tg.Tensor:
+        (g,) = tg.grad((x ** 3).sum(), x, create_graph=True)
+        return (g * g).sum()  # sum of 9 x^4
+
+    x = f64([0.5, -1.0])
+    with tg.no_grad():
+        assert gradcheck(gradient_penalty, [x])
+        assert gradgradcheck(gradient_penalty, [x])
+
+
 def test_gradcheck_tolerances_are_honoured() -> None:
     x = f64([1.0, 2.0])
     assert gradcheck(lambda x: WrongSquare.apply(x), [x], atol=10.0)

@@ -14,6 +14,7 @@ is read, never modified. A parameter whose `.grad` is None is skipped.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -92,7 +93,7 @@ class Optimizer:
     def _check_hyperparameters(self, group: dict[str, Any]) -> None:
         """Raise ValueError naming the option when a group's hyperparameter is invalid."""
         lr = group["lr"]
-        if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr >= 0.0:
+        if not isinstance(lr, numbers.Real) or isinstance(lr, bool) or not lr >= 0.0:
             raise ValueError(f"{type(self).__name__}: invalid learning rate lr={lr!r}; "
                              "it must be a number >= 0")
         if not group.get("weight_decay", 0.0) >= 0.0:

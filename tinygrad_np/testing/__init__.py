@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from tinygrad_np.autograd import enable_grad, grad, no_grad
+from tinygrad_np.autograd import enable_grad, grad
 from tinygrad_np.tensor import Tensor
 
 __all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
@@ -110,8 +110,9 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Tensor] | Tensor, eps: fl
               atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True) -> bool:
     """Check fn's analytic gradients against central finite differences in float64.
 
-    `fn(*inputs)` returns a Tensor or a tuple of Tensors. Every input with
-    requires_grad=True must be float64. An element passes when
+    `fn(*inputs)` returns a Tensor or a tuple of Tensors; it always runs with
+    grad mode on (so fn may differentiate inside, as gradgradcheck's does).
+    Every input with requires_grad=True must be float64. An element passes when
     |analytic - numeric| <= atol + rtol * |numeric|. Returns True, or raises
     GradcheckError naming the input, the element and both values (returns
     False instead when raise_exception=False).
@@ -129,12 +130,16 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Tensor] | Tensor, eps: fl
     checked = [i for i, x in enumerate(leaves) if isinstance(x, Tensor) and x.requires_grad]
     projection = _Projection()
 
+    def evaluate() -> Any:
+        with enable_grad():
+            return fn(*leaves)
+
     with enable_grad():
         total = projection.tensor(_outputs(fn(*leaves)))
-    if total is None:
-        analytic = [None] * len(checked)
-    else:
-        analytic = list(grad(total, [leaves[i] for i in checked], allow_unused=True))
+        if total is None:
+            analytic = [None] * len(checked)
+        else:
+            analytic = list(grad(total, [leaves[i] for i in checked], allow_unused=True))
 
     for i, g in zip(checked, analytic, strict=True):
         x = leaves[i]
@@ -149,11 +154,9 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Tensor] | Tensor, eps: fl
         for j in range(flat.size):
             original = flat[j]
             flat[j] = original + eps
-            with no_grad():
-                plus = projection.value(_outputs(fn(*leaves)))
+            plus = projection.value(_outputs(evaluate()))
             flat[j] = original - eps
-            with no_grad():
-                minus = projection.value(_outputs(fn(*leaves)))
+            minus = projection.value(_outputs(evaluate()))
             flat[j] = original
             numeric = (plus - minus) / (2 * eps)
             analytic_j = float(g_array.reshape(-1)[j])
