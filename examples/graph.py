@@ -41,13 +41,14 @@ NN_ARCHITECTURE = [  # seed 000's moons network
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Draw the seed-000 network: full graph, per-layer graph, gradient flow.")
     parser.add_argument("--out", type=Path, default=Path("runs/graph"),
                         help="folder for the pictures (created if missing)")
     parser.add_argument("--points", type=int, default=8, help="make_moons points in the batch")
     parser.add_argument("--seed", type=int, default=0, help="seeds the initial weights")
     parser.add_argument("--formats", default="svg,png",
-                        help="comma-separated output formats besides .dot (default: svg,png)")
+                        help="comma-separated output formats besides .dot")
     parser.add_argument("--readme-svg", type=Path, default=None,
                         help="also write the per-layer gradient-flow picture here "
                              "(the README's docs/graph.svg)")

@@ -412,3 +412,23 @@ def test_apply_visits_children_first_and_to_casts_in_place():
     assert {p.dtype for p in model.parameters()} == {np.dtype(np.float64)}
     with pytest.raises(TypeError, match="must stay floating-point"):
         model.to(np.int32)
+
+
+def test_append_to_a_slice_never_replaces_a_module():
+    model = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2))
+    part = model[1:3]  # keeps the names "1" and "2", as PyTorch's slices do
+    part.append(nn.Tanh())
+    assert list(part._modules) == ["1", "2", "3"]
+    assert [type(m) for m in part] == [nn.ReLU, nn.Linear, nn.Tanh]
+
+
+def test_zero_grad_to_zeros_never_writes_into_a_create_graph_gradient():
+    layer = nn.Linear(2, 1, dtype=np.float64)
+    (layer(tg.tensor(np.ones((1, 2)))) ** 2).sum().backward(create_graph=True)
+    graph_grad = layer.weight.grad
+    kept = graph_grad.data.copy()
+    assert graph_grad.grad_fn is not None and np.any(kept != 0)
+    layer.zero_grad(set_to_none=False)
+    np.testing.assert_array_equal(layer.weight.grad.data, np.zeros((1, 2)))
+    assert layer.weight.grad.grad_fn is None
+    np.testing.assert_array_equal(graph_grad.data, kept)  # the graph's array is intact

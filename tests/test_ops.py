@@ -150,7 +150,7 @@ class Op:
     ref: Callable[..., Any]   # the same on ndarrays, by NumPy
     cases: Any                # strategy of (input shapes, params)
     domains: tuple = ("real",)  # one domain per input
-    constants: str = ""       # "scalar": Python scalars and ndarrays work on either side
+    constants: str = ""       # "scalar" / "array": those also work on either side of the op
     second_order: bool = True
 
 

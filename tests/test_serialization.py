@@ -253,3 +253,21 @@ def test_mismatched_file_is_refused_and_model_unchanged(tmp_path, edit, message)
 def test_missing_file_is_a_file_not_found_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         tg.load(tmp_path / "nope.npz")
+
+
+def test_messages_tell_garbage_from_pickle_and_keep_os_errors(tmp_path):
+    garbage = tmp_path / "w.npz"
+    garbage.write_bytes(b"plain text, neither zip nor npy nor pickle")
+    with pytest.raises(WeightsFileError, match="neither a zip .* nor a .npy file"):
+        tg.load(garbage)
+    with pytest.raises(IsADirectoryError):
+        tg.load(tmp_path)
+
+
+def test_crafted_deep_nesting_is_refused_cleanly(tmp_path):
+    path = tmp_path / "deep.npz"
+    tree = '{"t": "list", "items": [' * 5000 + "]}" * 5000
+    meta = '{"format": "tinygrad_np", "version": 1, "tree": ' + tree + "}"
+    np.savez(path, **{META_KEY: np.frombuffer(meta.encode(), dtype=np.uint8)})
+    with pytest.raises(WeightsFileError, match="deep.npz"):  # not a RecursionError
+        tg.load(path)

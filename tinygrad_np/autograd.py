@@ -59,7 +59,8 @@ class Function:
                 arrays.append(x)
                 parents.append(None)
         try:
-            out = cls.forward(ctx, *arrays, **params)
+            # NOTE: no `**params` when there are none: the empty dict costs ~5% of an op
+            out = cls.forward(ctx, *arrays, **params) if params else cls.forward(ctx, *arrays)
         except (ValueError, TypeError, IndexError) as error:
             raise _op_error(cls, error, arrays) from error
         if type(out) is not np.ndarray:
@@ -74,8 +75,16 @@ class Function:
             ctx.parents = tuple(parents)
             ctx.saved = (out, *arrays)
             ctx.seq = next(_seq)
-            return _make(out, ctx)
-        return _make(out, None)
+        else:
+            ctx = None
+        # _make(out, ctx), inlined: this is the hot path of every recorded op
+        t = _new_tensor(Tensor)
+        t.data = out
+        t.grad = None
+        t.requires_grad = ctx is not None
+        t.grad_fn = ctx
+        t.name = None
+        return t
 
     def forward(ctx, *args: Any, **params: Any) -> np.ndarray:  # noqa: N805
         raise NotImplementedError(f"{type(ctx).__name__}.forward is not written")
@@ -284,20 +293,19 @@ def _walk(roots: Sequence["Tensor"], root_grads: Sequence[Any], retain_graph: bo
                 raise ValueError(f"{type(node).__name__}.backward returned {len(in_grads)} "
                                  f"gradients for {len(parents)} inputs (shapes {shapes}); "
                                  "return one per input (None for an input with no gradient)")
-            for i in range(len(parents)):
-                parent = parents[i]
-                gi = in_grads[i]
+            for i, (parent, gi) in enumerate(zip(parents, in_grads)):
                 if parent is None or gi is None:
                     continue
                 shape = saved[i + 1].shape
                 if getattr(gi, "shape", None) != shape:
                     gi = _fit_grad(gi, shape, node, i)
-                if parent in grads:
-                    grads[parent] = grads[parent] + gi
-                else:
+                pending = grads.get(parent)
+                if pending is None:
                     grads[parent] = gi
                     if isinstance(parent, Function):
                         heappush(heap, (-parent.seq, parent))
+                else:
+                    grads[parent] = pending + gi
     finally:
         _grad_enabled = previous_mode
     grads.update(captured)

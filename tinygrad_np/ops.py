@@ -303,7 +303,9 @@ class Transpose(Function):
         return a.transpose(axes)
 
     def backward(self, g):
-        return g.transpose(None if self.axes is None else tuple(np.argsort(self.axes)))
+        if self.axes is None:
+            return g.transpose(None)
+        return g.transpose(tuple(np.argsort([a % len(self.axes) for a in self.axes])))
 
 
 class BroadcastTo(Function):

@@ -307,7 +307,8 @@ class Adam(Optimizer):
         if group["weight_decay"] != 0:
             grad = grad + group["weight_decay"] * p.data
         # NOTE: the same operation order as PyTorch's CPU kernels (lerp, addcmul, addcdiv),
-        # so float64 trajectories agree to the last bit, not just to rounding.
+        # so float64 trajectories agree with PyTorch's to within a few ulps (its kernels may fuse
+        # multiply-adds, which NumPy cannot).
         weight = 1 - beta1
         if weight < 0.5:
             exp_avg += weight * (grad - exp_avg)

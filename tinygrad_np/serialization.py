@@ -127,19 +127,27 @@ def save(obj: Any, path: str | os.PathLike, compress: bool = False) -> None:
 
 
 # ------------------------------------------------------------------ decoding
+def _looks_pickled(path: str) -> bool:
+    """True when the file starts like a pickle (protocol 2 and later begin with 0x80)."""
+    with open(path, "rb") as f:
+        return f.read(1) == b"\x80"
+
+
 def _read_members(path: str) -> dict[str, np.ndarray]:
     """Every member of the archive as an array, or a WeightsFileError saying what is wrong."""
     fix = ("copy or download the file again, or re-save it from the model with "
            "tg.save(model.state_dict(), path)")
     try:
         archive = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise  # not a problem of the file's contents
     except ValueError as error:
-        if "pickle" in str(error):
+        if "pickle" in str(error):  # NumPy's message for anything neither .npz nor .npy
+            what = ("it looks like pickled data, which tinygrad_np never loads (unpickling "
+                    "can run arbitrary code)" if _looks_pickled(path) else
+                    "it is neither a zip (.npz) archive nor a .npy file")
             raise WeightsFileError(
-                f"{path} is not an .npz weights file: it looks like pickled data, which "
-                "tinygrad_np never loads (unpickling can run arbitrary code); " + fix) from error
+                f"{path} is not an .npz weights file: {what}; " + fix) from error
         raise WeightsFileError(f"{path} is not a readable .npz file ({error}); {fix}") from error
     except (zipfile.BadZipFile, OSError, EOFError) as error:
         raise WeightsFileError(f"{path} is truncated or corrupt ({error}); {fix}") from error
@@ -214,7 +222,7 @@ def load(path: str | os.PathLike) -> Any:
     raw = members.pop(META_KEY)
     try:
         meta = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise WeightsFileError(f"{path}: the {META_KEY} description is not valid JSON "
                                f"({error}); the file is damaged") from error
     if not isinstance(meta, dict) or meta.get("format") != "tinygrad_np" or "tree" not in meta:
@@ -222,4 +230,8 @@ def load(path: str | os.PathLike) -> Any:
     if not isinstance(meta.get("version"), int) or meta["version"] > FORMAT_VERSION:
         raise WeightsFileError(f"{path} was written by a newer tinygrad_np (format version "
                                f"{meta.get('version')}); upgrade tinygrad_np to read it")
-    return _Decoder(members, path).decode(meta["tree"])
+    try:
+        return _Decoder(members, path).decode(meta["tree"])
+    except RecursionError as error:  # only a crafted file nests this deep
+        raise WeightsFileError(f"{path}: the {META_KEY} description nests too deeply; "
+                               "the file was not written by tg.save") from error

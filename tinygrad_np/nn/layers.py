@@ -142,7 +142,10 @@ class Sequential(Module):
         """Add a module at the end; returns self."""
         if not isinstance(module, Module):
             raise TypeError(f"Sequential.append needs a Module, got {type(module).__name__}")
-        self.add_module(str(len(self._modules)), module)
+        index = len(self._modules)
+        while str(index) in self._modules:  # a slice keeps its names: seq[1:3] has "1", "2"
+            index += 1
+        self.add_module(str(index), module)
         return self
 
     def forward(self, x: Any) -> Any:

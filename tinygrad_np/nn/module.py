@@ -145,6 +145,7 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__}.forward is not written")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run `forward` (and note which graph nodes it created, for `tg.viz`)."""
         start = autograd.next_seq()
         out = self.forward(*args, **kwargs)
         self._forward_span = (start, autograd.next_seq())
@@ -209,6 +210,9 @@ class Module:
         for param in self.parameters():
             if set_to_none or param.grad is None:
                 param.grad = None
+            elif param.grad.grad_fn is not None:
+                # a create_graph gradient belongs to a graph: replace it, never write into it
+                param.grad = Tensor(np.zeros_like(param.grad.data))
             else:
                 param.grad.data[...] = 0
 

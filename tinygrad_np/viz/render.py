@@ -1,9 +1,10 @@
 """Rendering through the Graphviz `dot` program, with an install hint when it is missing."""
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import graphviz
 
@@ -26,26 +27,29 @@ class GraphvizNotFound(graphviz.ExecutableNotFound):
         RuntimeError.__init__(self, INSTALL_HINT + note)
 
 
+@contextlib.contextmanager
+def explain_missing_dot() -> Iterator[None]:
+    """Turn graphviz's ExecutableNotFound into GraphvizNotFound, which says how to install."""
+    try:
+        yield
+    except graphviz.ExecutableNotFound as error:
+        if isinstance(error, GraphvizNotFound):
+            raise
+        raise GraphvizNotFound(str(error)) from error
+
+
 class ModelGraph(graphviz.Digraph):
     """A `graphviz.Digraph` whose render/pipe (and Jupyter display) explain a missing `dot`."""
 
     def pipe(self, *args: Any, **kwargs: Any) -> Any:
         """Render to bytes (or str with encoding=) through `dot`; see graphviz.Digraph.pipe."""
-        try:
+        with explain_missing_dot():
             return super().pipe(*args, **kwargs)
-        except graphviz.ExecutableNotFound as error:
-            if isinstance(error, GraphvizNotFound):
-                raise
-            raise GraphvizNotFound(str(error)) from error
 
     def render(self, *args: Any, **kwargs: Any) -> str:
         """Write the source and render it to a file; see graphviz.Digraph.render."""
-        try:
+        with explain_missing_dot():
             return super().render(*args, **kwargs)
-        except graphviz.ExecutableNotFound as error:
-            if isinstance(error, GraphvizNotFound):
-                raise
-            raise GraphvizNotFound(str(error)) from error
 
 
 def save(graph: graphviz.Digraph, path: str | os.PathLike) -> Path:
@@ -58,11 +62,7 @@ def save(graph: graphviz.Digraph, path: str | os.PathLike) -> Path:
     if fmt not in graphviz.FORMATS:
         raise ValueError(f"save_graph cannot tell the format from the file name {str(path)!r}: "
                          "use a suffix such as .svg, .png, .pdf or .dot")
-    try:
+    with explain_missing_dot():
         data = graph.pipe(format=fmt)
-    except graphviz.ExecutableNotFound as error:
-        if isinstance(error, GraphvizNotFound):
-            raise
-        raise GraphvizNotFound(str(error)) from error
     path.write_bytes(data)
     return path
