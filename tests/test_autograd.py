@@ -376,3 +376,44 @@ def test_graph_is_freed_after_backward_when_only_leaves_remain() -> None:
         assert node() is None and x.grad is not None and x.grad.grad_fn is None
     finally:
         gc.enable()
+
+
+# ------------------------------------------------ in-place writes to saved arrays
+def test_inplace_write_to_a_saved_array_refuses_backward():
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w = tg.tensor([2.0, 2.0, 2.0])
+    y = (x * w).sum()          # Mul saved w's array
+    w += 1                     # plain tensor: mutated in place
+    with pytest.raises(RuntimeError, match=r"MulBackward.*modified by an in-place operation"):
+        y.backward()
+
+
+def test_inplace_write_through_a_view_is_seen():
+    x = tg.tensor([[1.0, 2.0]], requires_grad=True)
+    base = tg.tensor([[3.0, 4.0]])
+    y = (x * base.reshape(1, 2)).sum()   # saved a view of base's array
+    base[0, 0] = 10.0
+    with pytest.raises(RuntimeError, match="in-place"):
+        y.backward()
+
+
+def test_writes_before_recording_or_after_backward_are_fine():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    w = tg.tensor([2.0, 2.0])
+    w += 1                                # before the op: harmless
+    y = (x * w).sum()
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+    w += 1                                # after backward: harmless
+    (x * w).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [7.0, 7.0])
+
+
+def test_optimizer_step_between_forward_and_backward_is_refused():
+    model = tg.nn.Linear(2, 1)
+    opt = tg.optim.SGD(model.parameters(), lr=0.1)
+    model(tg.ones(1, 2)).sum().backward()
+    loss = model(tg.ones(1, 2)).sum()
+    opt.step()                            # changes the weights the new graph saved
+    with pytest.raises(RuntimeError, match="in-place"):
+        loss.backward()

@@ -124,6 +124,42 @@ class Function:
         return f"<{self.name}>"
 
 
+# Arrays changed in place (by owner id) -> (seq at the change, weakref): PyTorch's version
+# counters, paid for only by in-place writes. The walk refuses a node recorded before a
+# change to an array it saved; nodes newer than the last change skip the check.
+_modified: dict[int, tuple[int, weakref.ref]] = {}
+_last_modified_seq = -1
+
+
+def _owner(array: np.ndarray) -> np.ndarray:
+    """The array that owns the memory a view looks at."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def mark_modified(array: np.ndarray) -> None:
+    """Record an in-place write to `array`, so graphs that saved it refuse to backward."""
+    global _last_modified_seq
+    key = id(_owner(array))
+    _last_modified_seq = next(_seq)
+    _modified[key] = (_last_modified_seq,
+                      weakref.ref(_owner(array), lambda _, key=key: _modified.pop(key, None)))
+
+
+def _check_unmodified(node: "Function", saved: tuple) -> None:
+    for i, array in enumerate(saved):
+        if isinstance(array, np.ndarray):
+            change = _modified.get(id(_owner(array)))
+            if change is not None and change[0] > node.seq:
+                what = "its output" if i == 0 else f"its input {i - 1}"
+                raise RuntimeError(
+                    f"an array needed to backward through {node.name} ({what}, shape "
+                    f"{array.shape}) was modified by an in-place operation after the op was "
+                    "recorded, so its gradient would be wrong. Do the update out of place "
+                    "(t = t + 1), or after backward(); optimizer.step() belongs after backward.")
+
+
 def next_seq() -> int:
     """A fresh sequence number: nodes recorded after this call have larger `seq`.
 
@@ -271,6 +307,8 @@ def _walk(roots: Sequence["Tensor"], root_grads: Sequence[Any], retain_graph: bo
             saved = node.saved
             if saved is None:
                 raise RuntimeError(_freed_message(node))
+            if node.seq < _last_modified_seq:
+                _check_unmodified(node, saved)
             if create_graph:
                 node.saved = _graph_connected(node)
                 try:

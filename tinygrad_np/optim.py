@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from tinygrad_np.autograd import enable_grad
+from tinygrad_np.autograd import enable_grad, mark_modified
 from tinygrad_np.tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam"]
@@ -128,6 +128,7 @@ class Optimizer:
                     raise ValueError(f"{type(self).__name__}.step: a parameter of shape "
                                      f"{p.data.shape} has a gradient of shape {grad.shape}")
                 self._update(p, grad, group, self.state.setdefault(p, {}))
+                mark_modified(p.data)  # a graph recorded before this step can't backward now
         return loss
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any],

@@ -230,6 +230,7 @@ class Tensor:
         value = other.data if isinstance(other, Tensor) else other
         ufunc = {"+=": np.add, "-=": np.subtract, "*=": np.multiply, "/=": np.true_divide}[symbol]
         ufunc(self.data, value, out=self.data)
+        autograd.mark_modified(self.data)
         return self
 
     def _compare(self, ufunc: np.ufunc, other: Any) -> Tensor:
@@ -252,6 +253,7 @@ class Tensor:
                                f"{self.shape}); build the result with tg.where or tg.concatenate, "
                                "or assign inside `with tg.no_grad():`")
         self.data[ops.plain_index(index)] = value.data if isinstance(value, Tensor) else value
+        autograd.mark_modified(self.data)
 
     # ----------------------------------------------------------- elementwise
     def exp(self) -> Tensor: return ops.Exp.apply(self)
