@@ -31,7 +31,6 @@ class MLP:
         self.rows = x.tolist()
         self.targets = y[:, 0].tolist()
         self.lr = lr
-        self.shapes = [(w.shape, b.shape) for w, b in weights]
 
     def step(self) -> float:
         scores = [self.model(row) for row in self.rows]
@@ -45,7 +44,7 @@ class MLP:
 
     def _collect(self, attr: str) -> list:
         out = []
-        for layer, (w_shape, b_shape) in zip(self.model.layers, self.shapes):
+        for layer in self.model.layers:
             out.append(np.array([[getattr(wi, attr) for wi in n.w] for n in layer.neurons]))
             out.append(np.array([getattr(n.b, attr) for n in layer.neurons]))
         return out

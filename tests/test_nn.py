@@ -432,3 +432,13 @@ def test_zero_grad_to_zeros_never_writes_into_a_create_graph_gradient():
     np.testing.assert_array_equal(layer.weight.grad.data, np.zeros((1, 2)))
     assert layer.weight.grad.grad_fn is None
     np.testing.assert_array_equal(graph_grad.data, kept)  # the graph's array is intact
+
+
+def test_zero_grad_in_place_refuses_a_graph_that_saved_the_gradient():
+    layer = nn.Linear(2, 1, dtype=np.float64)
+    layer(tg.ones(1, 2, dtype=np.float64)).sum().backward()
+    uses_grad = (layer.weight.grad * layer.weight).sum()  # saves the grad's array
+    layer.zero_grad(set_to_none=False)
+    np.testing.assert_array_equal(layer.weight.grad.data, np.zeros((1, 2)))
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        uses_grad.backward()

@@ -141,10 +141,16 @@ def _owner(array: np.ndarray) -> np.ndarray:
 def mark_modified(array: np.ndarray) -> None:
     """Record an in-place write to `array`, so graphs that saved it refuse to backward."""
     global _last_modified_seq
-    key = id(_owner(array))
+    owner = _owner(array)
+    key = id(owner)
     _last_modified_seq = next(_seq)
-    _modified[key] = (_last_modified_seq,
-                      weakref.ref(_owner(array), lambda _, key=key: _modified.pop(key, None)))
+    known = _modified.get(key)
+    if known is not None and known[1]() is owner:
+        # an optimizer writes every parameter every step: reuse its weakref (~1.5% of W5)
+        _modified[key] = (_last_modified_seq, known[1])
+    else:
+        _modified[key] = (_last_modified_seq,
+                          weakref.ref(owner, lambda _, key=key: _modified.pop(key, None)))
 
 
 def _check_unmodified(node: "Function", saved: tuple) -> None:
@@ -255,6 +261,10 @@ def _fit_grad(grad: Any, shape: tuple, node: Function, index: int) -> Any:
     """Bring a gradient to its input's shape, or say which op returned a wrong one."""
     if not isinstance(grad, (np.ndarray, Tensor)):
         grad = np.asarray(grad)
+    lead = grad.ndim - len(shape)
+    if lead > 0 and grad.shape[lead:] == shape:
+        # the common case, a bias added to every row: only leading axes to sum (~3% of W5)
+        return grad.sum(axis=tuple(range(lead)))
     if grad.ndim >= len(shape) and all(
             n == 1 or n == m for n, m in zip(shape, grad.shape[grad.ndim - len(shape):])):
         fitted = unbroadcast(grad, shape)
@@ -331,19 +341,20 @@ def _walk(roots: Sequence["Tensor"], root_grads: Sequence[Any], retain_graph: bo
                 raise ValueError(f"{type(node).__name__}.backward returned {len(in_grads)} "
                                  f"gradients for {len(parents)} inputs (shapes {shapes}); "
                                  "return one per input (None for an input with no gradient)")
-            for i, (parent, gi) in enumerate(zip(parents, in_grads)):
+            for i in range(len(parents)):
+                parent = parents[i]
+                gi = in_grads[i]
                 if parent is None or gi is None:
                     continue
                 shape = saved[i + 1].shape
                 if getattr(gi, "shape", None) != shape:
                     gi = _fit_grad(gi, shape, node, i)
-                pending = grads.get(parent)
-                if pending is None:
+                if parent in grads:
+                    grads[parent] = grads[parent] + gi
+                else:
                     grads[parent] = gi
                     if isinstance(parent, Function):
                         heappush(heap, (-parent.seq, parent))
-                else:
-                    grads[parent] = pending + gi
     finally:
         _grad_enabled = previous_mode
     grads.update(captured)

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from tinygrad_np.autograd import enable_grad, mark_modified
+from tinygrad_np.nn.module import reset_grads
 from tinygrad_np.tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam"]
@@ -102,16 +103,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients: to None (default, like PyTorch) or to zeros."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                elif p.grad.grad_fn is not None:
-                    p.grad = Tensor(np.zeros_like(p.grad.data))
-                else:
-                    p.grad.data[...] = 0
+        reset_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns closure() if given."""

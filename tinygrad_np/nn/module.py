@@ -7,7 +7,7 @@ attributes (plain `__setattr__`, no metaclass), so `parameters()`,
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
@@ -207,14 +207,7 @@ class Module:
     # ---------------------------------------------------------------- training
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's `.grad`: to None (PyTorch's default) or to zeros."""
-        for param in self.parameters():
-            if set_to_none or param.grad is None:
-                param.grad = None
-            elif param.grad.grad_fn is not None:
-                # a create_graph gradient belongs to a graph: replace it, never write into it
-                param.grad = Tensor(np.zeros_like(param.grad.data))
-            else:
-                param.grad.data[...] = 0
+        reset_grads(self.parameters(), set_to_none)
 
     def train(self, mode: bool = True) -> Module:
         """Set `.training` on this module and all descendants; returns self."""
@@ -325,6 +318,19 @@ class Module:
         """Per-layer output shapes and parameter counts; see `tg.nn.summary`."""
         from tinygrad_np.nn.summary import summary
         return summary(self, input_shape)
+
+
+def reset_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
+    """Set each tensor's `.grad` to None, or to zeros (what Module/Optimizer.zero_grad do)."""
+    for p in params:
+        if set_to_none or p.grad is None:
+            p.grad = None
+        elif p.grad.grad_fn is not None:
+            # a create_graph gradient belongs to a graph: replace it, never write into it
+            p.grad = Tensor(np.zeros_like(p.grad.data))
+        else:
+            p.grad.data[...] = 0
+            autograd.mark_modified(p.grad.data)  # a graph that saved this grad can't backward
 
 
 def _check_value(name: str, value: Any, param: Parameter) -> tuple[str, Any]:

@@ -1,0 +1,68 @@
+"""The benchmark harness's correctness check, run in CI on its tiny cases.
+
+tinygrad_np (as a user runs it: tg.nn layers and losses, tg.optim.SGD) must give
+the same losses, gradients and SGD updates as the hand-written NumPy reference
+that benchmarks/run.py times it against, so a speed-up can never silently change
+a gradient. The peers (PyTorch, MyGrad, ...) are not installed in CI; run.py
+checks them the same way before it times anything. No timing here.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygrad_np as tg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import bench_check  # noqa: E402
+import fw_numpy  # noqa: E402
+import fw_tinygrad_np  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _restore_default_dtype():
+    previous = tg.get_default_dtype()
+    yield
+    tg.set_default_dtype(previous)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_tinygrad_np_matches_hand_written_numpy(dtype):
+    reference = bench_check.tiny_results(fw_numpy, dtype)
+    got = bench_check.tiny_results(fw_tinygrad_np, dtype)
+    assert set(got) == {"bce", "ce", "hinge", "chain"}
+    assert bench_check.compare(reference, got, dtype) == []
+
+
+def test_the_check_catches_a_wrong_gradient():
+    reference = bench_check.tiny_results(fw_numpy, "float64")
+    broken = {case: dict(values) for case, values in reference.items()}
+    grads = [np.asarray(g) for g in broken["bce"]["grads1"]]
+    grads[0] = grads[0] * (1 + 1e-4)
+    broken["bce"]["grads1"] = [g.tolist() for g in grads]
+    problems = bench_check.compare(reference, broken, "float64")
+    assert len(problems) == 1 and problems[0].startswith("bce/grads1[0]")
+
+
+def test_the_two_steps_really_train():
+    """The second step's loss is lower than the first's (the update has the right sign)."""
+    results = bench_check.tiny_results(fw_tinygrad_np, "float64")
+    for case in ("bce", "ce", "hinge"):
+        first, second = results[case]["loss"]
+        assert second < first, case
+
+
+def test_hand_written_chain_gradient_matches_finite_differences():
+    x0 = np.linspace(-0.5, 0.5, 4)
+    run = fw_numpy.chain(x0, 6)
+    _, dx = run()
+    eps = 1e-6
+    for i in range(4):
+        bump = np.zeros(4)
+        bump[i] = eps
+        up = fw_numpy.chain(x0 + bump, 6)()[0].sum()
+        down = fw_numpy.chain(x0 - bump, 6)()[0].sum()
+        assert dx[i] == pytest.approx((up - down) / (2 * eps), rel=1e-6)
