@@ -417,3 +417,34 @@ def test_optimizer_step_between_forward_and_backward_is_refused():
     opt.step()                            # changes the weights the new graph saved
     with pytest.raises(RuntimeError, match="in-place"):
         loss.backward()
+
+
+# ------------------------------------------------------------- grad-mode forms
+def test_no_grad_as_a_bare_decorator():
+    @tg.no_grad
+    def double(t):
+        return t * 2
+
+    x = tg.ones(2, requires_grad=True)
+    assert not double(x).requires_grad
+    assert (x * 2).requires_grad
+
+
+def test_no_grad_decorated_generator_runs_each_step_without_grad():
+    @tg.no_grad()
+    def steps(t):
+        yield t * 2
+        yield t * 3
+
+    x = tg.ones(2, requires_grad=True)
+    assert [s.requires_grad for s in steps(x)] == [False, False]
+    assert tg.is_grad_enabled()
+
+
+def test_a_grad_mode_instance_can_be_reentered():
+    mode = tg.no_grad()
+    with mode:
+        with mode:
+            assert not tg.is_grad_enabled()
+        assert not tg.is_grad_enabled()
+    assert tg.is_grad_enabled()

@@ -167,6 +167,12 @@ def _reduction(name: str, domain: str = "real", **shape_options: Any) -> Op:
               lambda a, **kw: getattr(np, name)(a, **kw), reducing(**shape_options), (domain,))
 
 
+def signed_permutations(ndim: int) -> st.SearchStrategy[tuple]:
+    """Axis orders for transpose, each axis written as positive or negative."""
+    return st.permutations(range(ndim)).flatmap(
+        lambda order: st.tuples(*[st.sampled_from([a, a - ndim]) for a in order]))
+
+
 OPS = [
     _binary("add", lambda a, b: a + b, np.add),
     _binary("sub", lambda a, b: a - b, np.subtract),
@@ -213,7 +219,7 @@ OPS = [
        with_params(shapes(max_side=MAX_SIDE), reshape_targets)),
     Op("transpose", lambda a, axes: a.transpose(*axes), np.transpose,
        with_params(shapes(max_side=MAX_SIDE),
-                   lambda s: st.fixed_dictionaries({"axes": st.permutations(range(len(s)))}))),
+                   lambda s: st.fixed_dictionaries({"axes": signed_permutations(len(s))}))),
     _unary("transpose_reversed", lambda a: a.transpose(), np.transpose),
     _unary("T", lambda a: a.T, lambda a: a.T),
     _unary("flatten", lambda a: a.flatten(), lambda a: a.reshape(-1)),

@@ -227,3 +227,11 @@ def test_different_seeds_differ_and_generator_argument_is_used() -> None:
     np.testing.assert_array_equal(tg.rand(4, generator=g).data,
                                   np.random.default_rng(0).random(4).astype(np.float32))
     assert tg.manual_seed(7) is tg.default_generator()
+
+
+def test_np_array_of_a_tensor_is_a_copy_but_asarray_shares():
+    t = tg.tensor([1.0, 2.0])
+    a = np.array(t)
+    a[0] = 9.0
+    assert t.data[0] == 1.0
+    assert np.asarray(t) is t.data

@@ -227,3 +227,20 @@ def test_importing_the_package_does_not_import_hypothesis() -> None:
     code = ("import sys, tinygrad_np, tinygrad_np.testing; "
             "assert 'hypothesis' not in sys.modules, 'hypothesis was imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_scalar_function_reports_plain_gradient_values():
+    class WrongSquare(tg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 2
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 3 * x * g          # should be 2 * x * g
+
+    x = tg.tensor(np.array([1.0]), requires_grad=True)
+    with pytest.raises(AssertionError, match=r"analytic gradient 3\.0 vs numeric 2\.0"):
+        gradcheck(lambda x: WrongSquare.apply(x).sum(), [x])

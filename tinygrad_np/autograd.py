@@ -13,6 +13,7 @@ reference counting as soon as nothing references the output.
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
 import weakref
 from heapq import heappop, heappush
@@ -207,23 +208,50 @@ def _freed_message(node: Function) -> str:
 
 # ---------------------------------------------------------------- grad modes
 class _GradMode:
-    """Base of no_grad/enable_grad: a context manager and a function decorator."""
+    """Base of no_grad/enable_grad: a context manager and a function decorator.
+
+    Usable as `with tg.no_grad():`, `@tg.no_grad()` and `@tg.no_grad`; a decorated
+    generator runs each of its steps in the mode. An instance can be re-entered.
+    """
 
     enabled: bool
 
+    def __new__(cls, fn: Callable | None = None) -> Any:
+        if fn is not None:  # the bare-decorator form, @tg.no_grad
+            return object.__new__(cls)(fn)
+        return object.__new__(cls)
+
+    def __init__(self, fn: Callable | None = None) -> None:
+        self._previous: list[bool] = []
+
     def __enter__(self) -> None:
         global _grad_enabled
-        self._previous = _grad_enabled
+        self._previous.append(_grad_enabled)
         _grad_enabled = self.enabled
 
     def __exit__(self, *exc: Any) -> None:
         global _grad_enabled
-        _grad_enabled = self._previous
+        _grad_enabled = self._previous.pop()
 
     def __call__(self, fn: Callable) -> Callable:
+        mode = type(self)
+        if inspect.isgeneratorfunction(fn):
+            @functools.wraps(fn)
+            def run_generator_in_mode(*args: Any, **kwargs: Any) -> Any:
+                generator = fn(*args, **kwargs)
+                sent = None
+                while True:
+                    with mode():
+                        try:
+                            value = generator.send(sent)
+                        except StopIteration as stop:
+                            return stop.value
+                    sent = yield value
+            return run_generator_in_mode
+
         @functools.wraps(fn)
         def run_in_mode(*args: Any, **kwargs: Any) -> Any:
-            with type(self)():
+            with mode():
                 return fn(*args, **kwargs)
         return run_in_mode
 

@@ -71,13 +71,23 @@ class _Projection:
 
     def weights_for(self, outs: tuple) -> list[np.ndarray]:
         for k, out in enumerate(outs):
-            if k == len(self.weights):
+            if k == len(self.weights) and len(outs) == 1 and out.size == 1:
+                self.weights.append(np.ones(out.shape))  # a scalar function: report plain values
+            elif k == len(self.weights):
                 self.weights.append(self.rng.uniform(0.5, 1.5, size=out.shape)
                                     * self.rng.choice([-1.0, 1.0], size=out.shape))
             elif self.weights[k].shape != out.shape:
                 raise ValueError(f"the checked function's output {k} changed shape from "
                                  f"{self.weights[k].shape} to {out.shape} between calls")
         return self.weights[:len(outs)]
+
+    @property
+    def note(self) -> str:
+        """How to read a reported value: plain, or an entry of v^T J."""
+        if len(self.weights) == 1 and self.weights[0].size == 1 and self.weights[0].flat[0] == 1:
+            return ""
+        return (" The outputs are weighted by fixed random numbers, so the values are "
+                "entries of v^T J.")
 
     def value(self, outs: tuple) -> float:
         """L as a plain float (for the finite differences)."""
@@ -166,8 +176,7 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Tensor] | Tensor, eps: fl
                     f"gradcheck failed for input {i} (shape {x.shape}) at element {element}: "
                     f"analytic gradient {analytic_j!r} vs numeric {numeric!r} (difference "
                     f"{abs(analytic_j - numeric):.3g}, allowed atol + rtol*|numeric| = "
-                    f"{atol + rtol * abs(numeric):.3g}). The outputs are weighted by fixed "
-                    "random numbers, so this is one entry of v^T J.", raise_exception)
+                    f"{atol + rtol * abs(numeric):.3g})." + projection.note, raise_exception)
     return True
 
 
