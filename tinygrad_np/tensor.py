@@ -90,18 +90,22 @@ class Tensor:
     # ------------------------------------------------------------ attributes
     @property
     def shape(self) -> tuple:
+        """The array's shape, a tuple."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of axes."""
         return self.data.ndim
 
     @property
     def dtype(self) -> np.dtype:
+        """The NumPy dtype of the data."""
         return self.data.dtype
 
     @property
     def size(self) -> int:
+        """The number of elements."""
         return self.data.size
 
     @property
@@ -126,6 +130,7 @@ class Tensor:
         return self.data.item()
 
     def tolist(self) -> Any:
+        """The data as nested Python lists."""
         return self.data.tolist()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -203,7 +208,9 @@ class Tensor:
     def __rmatmul__(self, other: Any) -> Tensor: return ops.MatMul.apply(other, self)
     def __neg__(self) -> Tensor: return ops.Neg.apply(self)
     def __pos__(self) -> Tensor: return self
-    def matmul(self, other: Any) -> Tensor: return ops.MatMul.apply(self, other)
+    def matmul(self, other: Any) -> Tensor:
+        """Matrix product with numpy.matmul semantics (1-D, 2-D, batched); same as `@`."""
+        return ops.MatMul.apply(self, other)
 
     def __iadd__(self, other: Any) -> Tensor: return self._inplace(ops.Add, other, "+=")
     def __isub__(self, other: Any) -> Tensor: return self._inplace(ops.Sub, other, "-=")
@@ -256,33 +263,55 @@ class Tensor:
         autograd.mark_modified(self.data)
 
     # ----------------------------------------------------------- elementwise
-    def exp(self) -> Tensor: return ops.Exp.apply(self)
-    def log(self) -> Tensor: return ops.Log.apply(self)
-    def sqrt(self) -> Tensor: return ops.Sqrt.apply(self)
-    def abs(self) -> Tensor: return ops.Abs.apply(self)
-    def tanh(self) -> Tensor: return ops.Tanh.apply(self)
-    def sigmoid(self) -> Tensor: return ops.Sigmoid.apply(self)
-    def relu(self) -> Tensor: return ops.ReLU.apply(self)
+    def exp(self) -> Tensor:
+        """e ** x, elementwise."""
+        return ops.Exp.apply(self)
+    def log(self) -> Tensor:
+        """Natural logarithm, elementwise."""
+        return ops.Log.apply(self)
+    def sqrt(self) -> Tensor:
+        """Square root, elementwise."""
+        return ops.Sqrt.apply(self)
+    def abs(self) -> Tensor:
+        """Absolute value, elementwise (gradient sign(x), 0 at 0)."""
+        return ops.Abs.apply(self)
+    def tanh(self) -> Tensor:
+        """Hyperbolic tangent, elementwise."""
+        return ops.Tanh.apply(self)
+    def sigmoid(self) -> Tensor:
+        """1 / (1 + exp(-x)), elementwise, stable for any x."""
+        return ops.Sigmoid.apply(self)
+    def relu(self) -> Tensor:
+        """max(x, 0), elementwise."""
+        return ops.ReLU.apply(self)
     def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
+        """Values limited to [lo, hi] (either may be None); no gradient outside."""
         return ops.Clip.apply(self, lo=lo, hi=hi)
-    def astype(self, dtype: Any) -> Tensor: return ops.Cast.apply(self, dtype=np.dtype(dtype))
+    def astype(self, dtype: Any) -> Tensor:
+        """A copy with another dtype; the gradient is cast back."""
+        return ops.Cast.apply(self, dtype=np.dtype(dtype))
 
     # ------------------------------------------------------------ reductions
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Sum over axis (None, int, negative or tuple), NumPy's keepdims."""
         return ops.Sum.apply(self, axis=ops.normalize_axis(axis, self.ndim), keepdims=keepdims)
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Mean over axis (None, int, negative or tuple)."""
         axis = ops.normalize_axis(axis, self.ndim)
         count = int(np.prod([self.shape[a] for a in axis]))
         return self.sum(axis, keepdims) * (1.0 / count if count else np.nan)
 
     def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Maximum over axis; tied maxima share the gradient evenly."""
         return ops.Max.apply(self, axis=ops.normalize_axis(axis, self.ndim), keepdims=keepdims)
 
     def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Minimum over axis; tied minima share the gradient evenly."""
         return -((-self).max(axis, keepdims))
 
     def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+        """Variance over axis with NumPy's ddof (default 0)."""
         axis = ops.normalize_axis(axis, self.ndim)
         count = int(np.prod([self.shape[a] for a in axis]))
         centred = self - self.mean(axis, keepdims=True)
@@ -290,9 +319,11 @@ class Tensor:
         return (centred * centred).sum(axis, keepdims) * scale
 
     def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+        """Standard deviation over axis with NumPy's ddof (default 0)."""
         return self.var(axis, keepdims, ddof).sqrt()
 
     def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """log(sum(exp(x))) over axis, computed stably."""
         axis = ops.normalize_axis(axis, self.ndim)
         # NOTE: shifting by the (constant) max keeps exp() <= 1; the shift's gradient cancels.
         shift = self.data.max(axis=axis, keepdims=True) if self.size else np.zeros(())
@@ -301,11 +332,13 @@ class Tensor:
         return out if keepdims else out.reshape(np.squeeze(out.data, axis).shape)
 
     def softmax(self, axis: int = -1) -> Tensor:
+        """exp(x) / sum(exp(x)) along axis, computed stably."""
         shift = np.where(np.isfinite(m := self.data.max(axis=axis, keepdims=True)), m, 0)
         e = (self - shift).exp()
         return e / e.sum(axis, keepdims=True)
 
     def log_softmax(self, axis: int = -1) -> Tensor:
+        """log(softmax(x)) along axis, computed stably."""
         # NOTE: (x - m) - log(sum(exp(x - m))) as PyTorch computes it; x - logsumexp(x)
         # would add m back first and lose digits to cancellation when |m| is large.
         shift = self.data.max(axis=axis, keepdims=True) if self.size else np.zeros(())
@@ -313,36 +346,45 @@ class Tensor:
         return shifted - shifted.exp().sum(axis, keepdims=True).log()
 
     def argmax(self, axis: int | None = None) -> Tensor:
+        """Indices of the maxima along axis (no gradient)."""
         return autograd._make(np.asarray(self.data.argmax(axis=axis)), None)
 
     def argmin(self, axis: int | None = None) -> Tensor:
+        """Indices of the minima along axis (no gradient)."""
         return autograd._make(np.asarray(self.data.argmin(axis=axis)), None)
 
     # ----------------------------------------------------------------- shape
     def reshape(self, *shape: Any) -> Tensor:
+        """The same data in a new shape: `t.reshape(2, 3)` or `t.reshape((2, 3))`."""
         shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
         return ops.Reshape.apply(self, shape=tuple(shape))
 
     def transpose(self, *axes: Any) -> Tensor:
+        """Axes permuted (reversed when none are given), as NumPy's transpose."""
         if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
             axes = axes[0]
         return ops.Transpose.apply(self, axes=tuple(axes) if axes else None)
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        """Two axes exchanged."""
         axes = list(range(self.ndim))
         axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
         return self.transpose(axes)
 
     def flatten(self) -> Tensor:
+        """The data as one axis."""
         return self.reshape(-1)
 
     def squeeze(self, axis: Any = None) -> Tensor:
+        """Axes of length one removed (all of them, or those in axis)."""
         return self.reshape(_shape_op(np.squeeze, "squeeze", self, axis))
 
     def expand_dims(self, axis: Any) -> Tensor:
+        """A new axis of length one inserted at axis."""
         return self.reshape(_shape_op(np.expand_dims, "expand_dims", self, axis))
 
     def broadcast_to(self, shape: Sequence[int]) -> Tensor:
+        """The data broadcast to shape, as numpy.broadcast_to."""
         return ops.BroadcastTo.apply(self, shape=tuple(shape))
 
 
