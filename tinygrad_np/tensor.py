@@ -266,27 +266,35 @@ class Tensor:
     def exp(self) -> Tensor:
         """e ** x, elementwise."""
         return ops.Exp.apply(self)
+
     def log(self) -> Tensor:
         """Natural logarithm, elementwise."""
         return ops.Log.apply(self)
+
     def sqrt(self) -> Tensor:
         """Square root, elementwise."""
         return ops.Sqrt.apply(self)
+
     def abs(self) -> Tensor:
         """Absolute value, elementwise (gradient sign(x), 0 at 0)."""
         return ops.Abs.apply(self)
+
     def tanh(self) -> Tensor:
         """Hyperbolic tangent, elementwise."""
         return ops.Tanh.apply(self)
+
     def sigmoid(self) -> Tensor:
         """1 / (1 + exp(-x)), elementwise, stable for any x."""
         return ops.Sigmoid.apply(self)
+
     def relu(self) -> Tensor:
         """max(x, 0), elementwise."""
         return ops.ReLU.apply(self)
+
     def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
         """Values limited to [lo, hi] (either may be None); no gradient outside."""
         return ops.Clip.apply(self, lo=lo, hi=hi)
+
     def astype(self, dtype: Any) -> Tensor:
         """A copy with another dtype; the gradient is cast back."""
         return ops.Cast.apply(self, dtype=np.dtype(dtype))
