@@ -39,8 +39,9 @@ def select(condition: np.ndarray, a: Any, b: Any) -> Any:
     return np.where(condition, a, b)
 
 
-def normalize_axis(axis: Any, ndim: int) -> tuple[int, ...]:
-    """None | int | tuple -> a sorted tuple of non-negative axes, checked against ndim."""
+def normalize_axis(axis: Any, shape: tuple, op: str = "reduction") -> tuple[int, ...]:
+    """None | int | tuple -> a sorted tuple of non-negative axes, checked against shape."""
+    ndim = len(shape)
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
@@ -48,10 +49,10 @@ def normalize_axis(axis: Any, ndim: int) -> tuple[int, ...]:
     for a in axes:
         if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
             raise np.exceptions.AxisError(
-                f"axis {a} is out of bounds for a tensor with {ndim} dimension(s)")
+                f"{op}: axis {a} is out of bounds for a tensor of shape {shape}")
         result.append(int(a) % max(ndim, 1) if ndim else 0)
     if len(set(result)) != len(result):
-        raise ValueError(f"repeated axis in {axis}")
+        raise ValueError(f"{op}: repeated axis in {axis} for a tensor of shape {shape}")
     return tuple(sorted(result)) if ndim else ()
 
 

@@ -302,17 +302,19 @@ class Tensor:
     # ------------------------------------------------------------ reductions
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """Sum over axis (None, int, negative or tuple), NumPy's keepdims."""
-        return ops.Sum.apply(self, axis=ops.normalize_axis(axis, self.ndim), keepdims=keepdims)
+        axis = ops.normalize_axis(axis, self.shape, "sum")
+        return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """Mean over axis (None, int, negative or tuple)."""
-        axis = ops.normalize_axis(axis, self.ndim)
+        axis = ops.normalize_axis(axis, self.shape, "mean")
         count = int(np.prod([self.shape[a] for a in axis]))
         return self.sum(axis, keepdims) * (1.0 / count if count else np.nan)
 
     def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """Maximum over axis; tied maxima share the gradient evenly."""
-        return ops.Max.apply(self, axis=ops.normalize_axis(axis, self.ndim), keepdims=keepdims)
+        axis = ops.normalize_axis(axis, self.shape, "max")
+        return ops.Max.apply(self, axis=axis, keepdims=keepdims)
 
     def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """Minimum over axis; tied minima share the gradient evenly."""
@@ -320,7 +322,7 @@ class Tensor:
 
     def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
         """Variance over axis with NumPy's ddof (default 0)."""
-        axis = ops.normalize_axis(axis, self.ndim)
+        axis = ops.normalize_axis(axis, self.shape, "var")
         count = int(np.prod([self.shape[a] for a in axis]))
         centred = self - self.mean(axis, keepdims=True)
         scale = 1.0 / (count - ddof) if count > ddof else np.inf
@@ -332,7 +334,7 @@ class Tensor:
 
     def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """log(sum(exp(x))) over axis, computed stably."""
-        axis = ops.normalize_axis(axis, self.ndim)
+        axis = ops.normalize_axis(axis, self.shape, "logsumexp")
         # NOTE: shifting by the (constant) max keeps exp() <= 1; the shift's gradient cancels.
         shift = self.data.max(axis=axis, keepdims=True) if self.size else np.zeros(())
         shift = np.where(np.isfinite(shift), shift, 0)
