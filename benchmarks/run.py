@@ -158,7 +158,7 @@ def markdown(table: dict, frameworks: list[str], meta: dict) -> str:
     """The results as a Markdown table with the run's description above it."""
     lines = [f"Date: {meta['date']}  ", f"CPU: {meta['cpu']} (pinned to one core, one thread)  ",
              f"Python {meta['python']}, NumPy {meta['numpy']}, BLAS {meta['blas']}  ",
-             f"Peers: {meta['peers']}  ", f"Command: `{meta['command']}`", "",
+             f"Versions: {meta['peers']}  ", f"Command: `{meta['command']}`", "",
              "Each cell: median over fresh processes; (ratio to NumPy by hand).", "",
              "| workload | unit | " + " | ".join(LABELS[f] for f in frameworks)
              + " | tinygrad_np target |",
@@ -176,7 +176,8 @@ def markdown(table: dict, frameworks: list[str], meta: dict) -> str:
             else:
                 text = fmt(cell[key] * scale, digits)
                 if ratio and "ratio" in cell:
-                    text += f" ({cell['ratio']:.2f}x)"
+                    r = cell["ratio"]
+                    text += f" ({r:.2f}x)" if r < 100 else f" ({r:.0f}x)"
                 cells.append(text)
                 if fw == "tinygrad_np":
                     tg_value = cell.get("ratio") if ratio and target and \
@@ -209,7 +210,14 @@ def main() -> None:
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS),
                         help=f"comma-separated, from {','.join(FRAMEWORKS)}")
     parser.add_argument("--check-only", action="store_true", help="run the correctness check only")
+    parser.add_argument("--render", metavar="JSON", help="print the table of a saved run "
+                        "(e.g. benchmarks/results/latest.json) and exit")
     args = parser.parse_args()
+    if args.render:
+        saved = json.loads(Path(args.render).read_text())
+        ran = [f for f in FRAMEWORKS if any(f in row for row in saved["table"].values())]
+        print(markdown(saved["table"], ran, saved["meta"]), end="")
+        return
     workloads = [w.strip() for w in args.only.split(",") if w.strip()]
     frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
     for w in workloads:
@@ -227,7 +235,7 @@ def main() -> None:
                   " Build it with `python benchmarks/setup_peers.py`.", file=sys.stderr)
             frameworks = [f for f in frameworks if f not in missing]
     reps = args.reps or (2 if args.quick else 5)
-    command = "python benchmarks/run.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = " ".join(["python benchmarks/run.py", *(shlex.quote(a) for a in sys.argv[1:])])
 
     print("Correctness check (tiny cases, float64 and float32):", flush=True)
     envs = check_all(frameworks)

@@ -5,6 +5,7 @@ short composite of other Tensor methods (those need no derivative of their own).
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -308,7 +309,7 @@ class Tensor:
     def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """Mean over axis (None, int, negative or tuple)."""
         axis = ops.normalize_axis(axis, self.shape, "mean")
-        count = int(np.prod([self.shape[a] for a in axis]))
+        count = math.prod(self.shape[a] for a in axis)  # not np.prod: 5 us per call
         return self.sum(axis, keepdims) * (1.0 / count if count else np.nan)
 
     def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -323,7 +324,7 @@ class Tensor:
     def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
         """Variance over axis with NumPy's ddof (default 0)."""
         axis = ops.normalize_axis(axis, self.shape, "var")
-        count = int(np.prod([self.shape[a] for a in axis]))
+        count = math.prod(self.shape[a] for a in axis)  # not np.prod: 5 us per call
         centred = self - self.mean(axis, keepdims=True)
         scale = 1.0 / (count - ddof) if count > ddof else np.inf
         return (centred * centred).sum(axis, keepdims) * scale
