@@ -83,6 +83,14 @@ def matmul_shapes() -> st.SearchStrategy:
                      st.booleans(), st.booleans())
 
 
+def linear_shapes() -> st.SearchStrategy:
+    """nn.functional.linear: x (batch axes..., in) or (in,), weight (out, in), bias (out,)."""
+    def build(batch: tuple, n_in: int, n_out: int) -> tuple:
+        return (batch + (n_in,), (n_out, n_in), (n_out,)), {}
+    return st.builds(build, shapes(0, 2, 1, MAX_SIDE), st.integers(1, MAX_SIDE),
+                     st.integers(1, MAX_SIDE))
+
+
 def concatenate_shapes() -> st.SearchStrategy:
     """Three shapes equal except along `axis`."""
     def build(s: tuple, axis: int, sizes: list) -> tuple:
@@ -185,6 +193,8 @@ OPS = [
             lambda a, b: np.where(where_mask(a, b), a, b)),
     Op("matmul", lambda a, b: a @ b, np.matmul, matmul_shapes(), ("real", "real"),
        constants="array"),
+    Op("linear", lambda x, w, b: tg.nn.functional.linear(x, w, b),
+       lambda x, w, b: x @ w.T + b, linear_shapes(), ("real", "real", "real")),
     _unary("neg", lambda a: -a, np.negative),
     _unary("pow_int_exponent", lambda a: a ** 3, lambda a: a ** 3),
     _unary("pow_float_exponent", lambda a: a ** -1.5, lambda a: a ** -1.5, "positive"),

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_np import ops
 from tinygrad_np.autograd import Function
 from tinygrad_np.tensor import Tensor, maximum, where
 
@@ -92,8 +93,7 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
         raise ValueError(f"linear: input of shape {x.shape} does not fit a weight of shape "
                          f"{weight.shape}: the input's last dimension must be "
                          f"in_features = weight.shape[1]")
-    out = x @ weight.T
-    return out if bias is None else out + bias
+    return ops.Linear.apply(x, weight, bias)
 
 
 # ------------------------------------------------------------------- losses
