@@ -29,7 +29,11 @@ def log(x: Any) -> Any:
 
 def expand(g: Any, shape: tuple) -> Any:
     """Broadcast g up to shape."""
-    return g.broadcast_to(shape) if isinstance(g, Tensor) else np.broadcast_to(g, shape)
+    if isinstance(g, Tensor):
+        return g.broadcast_to(shape)
+    out = np.empty(shape, dtype=g.dtype)  # NOTE: not np.broadcast_to: ~8 us of Python per call
+    out[...] = g
+    return out
 
 
 def select(condition: np.ndarray, a: Any, b: Any) -> Any:

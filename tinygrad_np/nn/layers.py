@@ -6,6 +6,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from tinygrad_np import ops
 from tinygrad_np.nn import functional as F
 from tinygrad_np.nn import init
 from tinygrad_np.nn.module import Module, Parameter
@@ -44,11 +45,11 @@ class Linear(Module):
             self.bias = None
 
     def forward(self, x: Any) -> Tensor:
-        shape = np.shape(x.data if isinstance(x, Tensor) else x)
+        shape = x.shape if isinstance(x, Tensor) else np.shape(x)
         if not shape or shape[-1] != self.in_features:
             raise ValueError(f"Linear({self.extra_repr()}) got an input of shape {shape}: its "
                              f"last dimension must be in_features={self.in_features}")
-        return F.linear(x, self.weight, self.bias)
+        return ops.Linear.apply(x, self.weight, self.bias)  # F.linear, checked above
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -148,7 +148,7 @@ class Module:
         """Run `forward` (and note which graph nodes it created, for `tg.viz`)."""
         start = autograd.next_seq()
         out = self.forward(*args, **kwargs)
-        self._forward_span = (start, autograd.next_seq())
+        object.__setattr__(self, "_forward_span", (start, autograd.next_seq()))  # skip registration
         for observer in _call_observers:
             observer(self, out)
         return out
