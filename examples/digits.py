@@ -13,7 +13,6 @@ confusion matrix, and a few misclassified test digits.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 import tinygrad_np as tg
+from _common import progress, train_epoch  # examples/_common.py
 from tinygrad_np import nn
 
 HIDDEN = (128, 64)
@@ -46,15 +46,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="a short run (12 epochs) for tests and smoke checks")
     return parser.parse_args(argv)
-
-
-def progress(epoch: int, epochs: int, **metrics: float) -> None:
-    """One progress line; redrawn in place on a terminal, every 10% otherwise."""
-    tty = sys.stdout.isatty()
-    if not tty and epoch % max(1, epochs // 10) and epoch != epochs:
-        return
-    line = f"epoch {epoch:4d}/{epochs}  " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
-    print(line, end="\r" if tty and epoch < epochs else "\n", flush=True)
 
 
 def build_model(n_in: int, n_classes: int) -> nn.Sequential:
@@ -137,17 +128,10 @@ def main(argv: list[str] | None = None) -> dict:
 
     history: dict[str, list[float]] = {"loss": [], "train_accuracy": [], "test_accuracy": []}
     for epoch in range(1, epochs + 1):
-        total = 0.0
-        for xb, yb in loader:
-            optimizer.zero_grad()
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(xb)
-        history["loss"].append(total / len(X_train))
+        history["loss"].append(train_epoch(model, loader, loss_fn, optimizer))
         history["train_accuracy"].append(float(np.mean(predict(model, X_train) == y_train)))
         history["test_accuracy"].append(float(np.mean(predict(model, X_test) == y_test)))
-        progress(epoch, epochs, loss=history["loss"][-1],
+        progress(epoch, epochs, ".4f", loss=history["loss"][-1],
                  train_acc=history["train_accuracy"][-1], test_acc=history["test_accuracy"][-1])
 
     y_pred = predict(model, X_test)

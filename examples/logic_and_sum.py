@@ -19,7 +19,6 @@ about half of those targets. Here:
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from matplotlib.figure import Figure  # the object API renders with Agg, no pypl
 from sklearn.model_selection import train_test_split
 
 import tinygrad_np as tg
+from _common import progress, train_epoch  # examples/_common.py
 from tinygrad_np import nn
 
 GATE_X = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], dtype=np.float32)
@@ -55,15 +55,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="a short run (5 epochs of a + b) for tests and smoke checks")
     return parser.parse_args(argv)
-
-
-def progress(epoch: int, epochs: int, **metrics: float) -> None:
-    """One progress line; redrawn in place on a terminal, every 10% otherwise."""
-    tty = sys.stdout.isatty()
-    if not tty and epoch % max(1, epochs // 10) and epoch != epochs:
-        return
-    line = f"epoch {epoch:4d}/{epochs}  " + "  ".join(f"{k} {v:.3g}" for k, v in metrics.items())
-    print(line, end="\r" if tty and epoch < epochs else "\n", flush=True)
 
 
 def single_layer() -> nn.Sequential:
@@ -169,14 +160,7 @@ def main(argv: list[str] | None = None) -> dict:
                                 seed=args.seed)
     losses = []
     for epoch in range(1, epochs + 1):
-        total = 0.0
-        for xb, yb in loader:
-            optimizer.zero_grad()
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(xb)
-        losses.append(total / len(X_train))
+        losses.append(train_epoch(model, loader, loss_fn, optimizer))
         progress(epoch, epochs, train_mse=losses[-1])
     with tg.no_grad():
         predicted = model(tg.Tensor(X_test)).data

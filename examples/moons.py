@@ -22,7 +22,6 @@ tg.save and reloaded into a fresh model, which must score the same accuracy.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from sklearn.datasets import make_moons
 from sklearn.model_selection import train_test_split
 
 import tinygrad_np as tg
+from _common import progress, train_epoch  # examples/_common.py
 
 # The network the tutorial trains for its moons experiment (2-25-50-50-25-1).
 NN_ARCHITECTURE = [
@@ -68,15 +68,6 @@ def accuracy(model: tg.nn.Module, X: np.ndarray, y: np.ndarray) -> float:
     with tg.no_grad():
         probs = model(tg.Tensor(X)).data.ravel()
     return float(np.mean((probs > 0.5) == (y > 0.5)))
-
-
-def progress(epoch: int, epochs: int, **metrics: float) -> None:
-    """One progress line; redrawn in place on a terminal, every 10% otherwise."""
-    tty = sys.stdout.isatty()
-    if not tty and epoch % max(1, epochs // 10) and epoch != epochs:
-        return
-    line = f"epoch {epoch:4d}/{epochs}  " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
-    print(line, end="\r" if tty and epoch < epochs else "\n", flush=True)
 
 
 def plot_curves(history: dict[str, list[float]], path: Path) -> None:
@@ -139,17 +130,10 @@ def main(argv: list[str] | None = None) -> dict:
 
     history: dict[str, list[float]] = {"loss": [], "train_accuracy": [], "test_accuracy": []}
     for epoch in range(1, epochs + 1):
-        total = 0.0
-        for xb, yb in loader:
-            optimizer.zero_grad()
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(xb)
-        history["loss"].append(total / len(X_train))
+        history["loss"].append(train_epoch(model, loader, loss_fn, optimizer))
         history["train_accuracy"].append(accuracy(model, X_train, y_train))
         history["test_accuracy"].append(accuracy(model, X_test, y_test))
-        progress(epoch, epochs, loss=history["loss"][-1],
+        progress(epoch, epochs, ".4f", loss=history["loss"][-1],
                  train_acc=history["train_accuracy"][-1], test_acc=history["test_accuracy"][-1])
     train_seconds = time.perf_counter() - start
 

@@ -15,7 +15,6 @@ until training is over.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 import tinygrad_np as tg
+from _common import progress, train_epoch  # examples/_common.py
 from tinygrad_np import nn
 
 N_POINTS, TEST_SIZE = 10_000, 0.3
@@ -52,15 +52,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def step(n: int, title: str) -> None:
     print(f"\n--- Step {n}. {title}")
-
-
-def progress(epoch: int, epochs: int, **metrics: float) -> None:
-    """One progress line; redrawn in place on a terminal, every 10% otherwise."""
-    tty = sys.stdout.isatty()
-    if not tty and epoch % max(1, epochs // 10) and epoch != epochs:
-        return
-    line = f"epoch {epoch:4d}/{epochs}  " + "  ".join(f"{k} {v:.3g}" for k, v in metrics.items())
-    print(line, end="\r" if tty and epoch < epochs else "\n", flush=True)
 
 
 def mse(model: nn.Module, X: np.ndarray, Y: np.ndarray) -> float:
@@ -160,14 +151,7 @@ def main(argv: list[str] | None = None) -> dict:
                                 seed=args.seed)
     losses = []
     for epoch in range(1, epochs + 1):
-        total = 0.0
-        for xb, yb in loader:
-            optimizer.zero_grad()
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(xb)
-        losses.append(total / len(Xs_train))
+        losses.append(train_epoch(model, loader, loss_fn, optimizer))
         progress(epoch, epochs, train_loss=losses[-1])
 
     step(9, "Testing")

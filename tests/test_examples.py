@@ -18,6 +18,9 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def load_example(name: str) -> ModuleType:
+    # as `python examples/NAME.py` does, so an example can import examples/_common.py
+    if str(EXAMPLES) not in sys.path:
+        sys.path.insert(0, str(EXAMPLES))
     spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
