@@ -100,7 +100,7 @@ class Function:
         else:
             ctx = None
         # _make(out, ctx), inlined: this is the hot path of every recorded op
-        t = _new_tensor(Tensor)
+        t = _new_object(Tensor)
         t.data = out
         t.grad = None
         t.requires_grad = ctx is not None
@@ -205,7 +205,7 @@ def output_spec(node: Function) -> tuple:
 
 def _make(data: np.ndarray, grad_fn: Function | None) -> "Tensor":
     """A Tensor around an array produced by an op (no copying, no checks)."""
-    t = _new_tensor(Tensor)
+    t = _new_object(Tensor)
     t.data = data
     t.grad = None
     t.requires_grad = grad_fn is not None
@@ -529,4 +529,4 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
 
 from tinygrad_np.tensor import Tensor  # noqa: E402  (Tensor's methods need this module first)
 
-_new_tensor = _new_object = object.__new__
+_new_object = object.__new__

@@ -457,12 +457,8 @@ def _shape(shape: tuple) -> tuple:
 
 
 def _new(array: np.ndarray, requires_grad: bool) -> Tensor:
-    t = Tensor.__new__(Tensor)
-    t.data, t.grad, t.grad_fn, t.name = array, None, None, None
-    if requires_grad:
-        _check_can_require_grad(array)
-    t.requires_grad = bool(requires_grad)
-    return t
+    """A leaf around a fresh array made by a constructor."""
+    return autograd._make(array, None).requires_grad_(requires_grad)
 
 
 def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
