@@ -85,6 +85,39 @@ def test_backward_with_an_explicit_grad() -> None:
     np.testing.assert_array_equal(x.grad.data, [6.0, 0.0])
 
 
+class PassThrough(tg.Function):
+    """Hands back the incoming gradient and a saved array themselves (no copies)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(b)
+        return a * 1.0
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, ctx.saved_tensors[0]
+
+
+def test_a_leaf_gradient_never_aliases_another_leaf_the_grad_argument_or_a_saved_array() -> None:
+    # the walk takes an unshared gradient instead of copying it; shared ones must be copied
+    a, b = f64([1.0, 2.0]), f64([3.0, 4.0])
+    user_grad = np.array([1.0, 1.0])
+    (a + b).backward(user_grad)
+    assert a.grad.data is not b.grad.data and a.grad.data is not user_grad
+    a.grad.data += 10
+    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
+    np.testing.assert_array_equal(user_grad, [1.0, 1.0])
+    c, d = f64([1.0, 2.0]), f64([5.0, 6.0])
+    PassThrough.apply(c, d).backward(user_grad, retain_graph=True)
+    assert d.grad.data is not d.data and c.grad.data is not user_grad
+    d.grad.data += 1
+    np.testing.assert_array_equal(d.data, [5.0, 6.0])
+    x = f64([[1.0, 2.0]])
+    (x @ f64([[1.0], [1.0]])).sum().backward()  # an unshared gradient, taken as it is
+    np.testing.assert_array_equal(x.grad.data, [[1.0, 1.0]])
+    assert x.grad.data.flags.writeable and x.grad.dtype == np.float64
+
+
 # -------------------------------------------------------- create_graph, grad()
 def test_grad_returns_without_touching_leaves_and_supports_create_graph() -> None:
     x = f64([1.0, -2.0])

@@ -97,6 +97,19 @@ def test_function_backward_returning_a_gradient_of_the_wrong_shape() -> None:
         WrongShapeGradient.apply(x).backward()
 
 
+class Rounds(tg.Function):
+    @staticmethod
+    def forward(ctx, a):
+        return np.round(a).astype(np.int64)
+
+
+def test_a_function_with_integer_output_cannot_carry_a_gradient() -> None:
+    with pytest.raises(TypeError, match=r"Rounds produced int64 output, which cannot carry"):
+        Rounds.apply(tg.ones(2, requires_grad=True))
+    assert Rounds.apply(tg.ones(2)).dtype == np.int64  # fine without a gradient
+    assert (tg.arange(3) + tg.arange(3)).tolist() == [0, 2, 4]
+
+
 def test_bad_axis() -> None:
     t = tg.ones(2, 3)
     for reduce in (t.sum, t.mean, t.max, t.min, t.var, t.std, t.logsumexp):

@@ -195,23 +195,23 @@ class Tensor:
             autograd.retain_grad(self)
 
     # ------------------------------------------------------------- operators
-    def __add__(self, other: Any) -> Tensor: return ops.Add.apply(self, other)
-    def __radd__(self, other: Any) -> Tensor: return ops.Add.apply(other, self)
-    def __sub__(self, other: Any) -> Tensor: return ops.Sub.apply(self, other)
-    def __rsub__(self, other: Any) -> Tensor: return ops.Sub.apply(other, self)
-    def __mul__(self, other: Any) -> Tensor: return ops.Mul.apply(self, other)
-    def __rmul__(self, other: Any) -> Tensor: return ops.Mul.apply(other, self)
-    def __truediv__(self, other: Any) -> Tensor: return ops.Div.apply(self, other)
-    def __rtruediv__(self, other: Any) -> Tensor: return ops.Div.apply(other, self)
-    def __pow__(self, other: Any) -> Tensor: return ops.Pow.apply(self, other)
-    def __rpow__(self, other: Any) -> Tensor: return ops.Pow.apply(other, self)
-    def __matmul__(self, other: Any) -> Tensor: return ops.MatMul.apply(self, other)
-    def __rmatmul__(self, other: Any) -> Tensor: return ops.MatMul.apply(other, self)
-    def __neg__(self) -> Tensor: return ops.Neg.apply(self)
+    def __add__(self, other: Any) -> Tensor: return _binary(ops.Add, self, other)
+    def __radd__(self, other: Any) -> Tensor: return _binary(ops.Add, other, self)
+    def __sub__(self, other: Any) -> Tensor: return _binary(ops.Sub, self, other)
+    def __rsub__(self, other: Any) -> Tensor: return _binary(ops.Sub, other, self)
+    def __mul__(self, other: Any) -> Tensor: return _binary(ops.Mul, self, other)
+    def __rmul__(self, other: Any) -> Tensor: return _binary(ops.Mul, other, self)
+    def __truediv__(self, other: Any) -> Tensor: return _binary(ops.Div, self, other)
+    def __rtruediv__(self, other: Any) -> Tensor: return _binary(ops.Div, other, self)
+    def __pow__(self, other: Any) -> Tensor: return _binary(ops.Pow, self, other)
+    def __rpow__(self, other: Any) -> Tensor: return _binary(ops.Pow, other, self)
+    def __matmul__(self, other: Any) -> Tensor: return _binary(ops.MatMul, self, other)
+    def __rmatmul__(self, other: Any) -> Tensor: return _binary(ops.MatMul, other, self)
+    def __neg__(self) -> Tensor: return _unary(ops.Neg, self)
     def __pos__(self) -> Tensor: return self
     def matmul(self, other: Any) -> Tensor:
         """Matrix product with numpy.matmul semantics (1-D, 2-D, batched); same as `@`."""
-        return ops.MatMul.apply(self, other)
+        return _binary(ops.MatMul, self, other)
 
     def __iadd__(self, other: Any) -> Tensor: return self._inplace(ops.Add, other, "+=")
     def __isub__(self, other: Any) -> Tensor: return self._inplace(ops.Sub, other, "-=")
@@ -266,31 +266,31 @@ class Tensor:
     # ----------------------------------------------------------- elementwise
     def exp(self) -> Tensor:
         """e ** x, elementwise."""
-        return ops.Exp.apply(self)
+        return _unary(ops.Exp, self)
 
     def log(self) -> Tensor:
         """Natural logarithm, elementwise."""
-        return ops.Log.apply(self)
+        return _unary(ops.Log, self)
 
     def sqrt(self) -> Tensor:
         """Square root, elementwise."""
-        return ops.Sqrt.apply(self)
+        return _unary(ops.Sqrt, self)
 
     def abs(self) -> Tensor:
         """Absolute value, elementwise (gradient sign(x), 0 at 0)."""
-        return ops.Abs.apply(self)
+        return _unary(ops.Abs, self)
 
     def tanh(self) -> Tensor:
         """Hyperbolic tangent, elementwise."""
-        return ops.Tanh.apply(self)
+        return _unary(ops.Tanh, self)
 
     def sigmoid(self) -> Tensor:
         """1 / (1 + exp(-x)), elementwise, stable for any x."""
-        return ops.Sigmoid.apply(self)
+        return _unary(ops.Sigmoid, self)
 
     def relu(self) -> Tensor:
         """max(x, 0), elementwise."""
-        return ops.ReLU.apply(self)
+        return _unary(ops.ReLU, self)
 
     def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
         """Values limited to [lo, hi] (either may be None); no gradient outside."""
@@ -518,3 +518,4 @@ def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False,
 
 
 from tinygrad_np import autograd, ops  # noqa: E402  (they use Tensor: import after it)
+from tinygrad_np.autograd import apply_binary as _binary, apply_unary as _unary  # noqa: E402
