@@ -52,18 +52,21 @@ class Function:
                 return apply_unary(cls, inputs[0])
         ctx = _new_object(cls)
         arrays, parents = [], []
+        needs_grad = False
         for x in inputs:
             if isinstance(x, Tensor):
                 arrays.append(x.data)
-                parents.append((x.grad_fn or x) if x.requires_grad else None)
+                if x.requires_grad:
+                    parents.append(x.grad_fn or x)
+                    needs_grad = True
+                    continue
             else:
                 arrays.append(x)
-                parents.append(None)
+            parents.append(None)
         try:
             out = cls.forward(ctx, *arrays, **params)
         except (ValueError, TypeError, IndexError) as error:
             raise _op_error(cls, error, arrays) from error
-        needs_grad = any(p is not None for p in parents)
         return _output(ctx, out, tuple(arrays), tuple(parents), needs_grad)
 
     def forward(ctx, *args: Any, **params: Any) -> np.ndarray:  # noqa: N805
@@ -200,19 +203,19 @@ def _owner(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def mark_modified(array: np.ndarray) -> None:
-    """Record an in-place write to `array`, so graphs that saved it refuse to backward."""
+def mark_modified(*arrays: np.ndarray) -> None:
+    """Record in-place writes to `arrays`, so graphs that saved them refuse to backward."""
     global _last_modified_seq
-    owner = array if array.base is None else _owner(array)
-    key = id(owner)
-    _last_modified_seq = next(_seq)
-    known = _modified.get(key)
-    if known is not None and known[1]() is owner:
-        # an optimizer writes every parameter every step: reuse its weakref (~1.5% of W5)
-        _modified[key] = (_last_modified_seq, known[1])
-    else:
-        _modified[key] = (_last_modified_seq,
-                          weakref.ref(owner, lambda _, key=key: _modified.pop(key, None)))
+    seq = _last_modified_seq = next(_seq)
+    for array in arrays:
+        owner = array if array.base is None else _owner(array)
+        key = id(owner)
+        known = _modified.get(key)
+        if known is not None and known[1]() is owner:
+            # an optimizer writes every parameter every step: reuse its weakref (~1.5% of W5)
+            _modified[key] = (seq, known[1])
+        else:
+            _modified[key] = (seq, weakref.ref(owner, lambda _, key=key: _modified.pop(key, None)))
 
 
 def _check_unmodified(node: "Function", saved: tuple) -> None:
@@ -339,21 +342,33 @@ def unbroadcast(grad: Any, shape: tuple) -> Any:
     """Sum `grad` over the axes broadcasting added or stretched, so it has `shape`."""
     lead = grad.ndim - len(shape)
     if lead > 0:
-        grad = grad.sum(axis=tuple(range(lead)))
+        grad = sum_leading(grad, lead)
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
     return grad
 
 
+def sum_leading(grad: Any, lead: int) -> Any:
+    """`grad` summed over its first `lead` axes (a bias's gradient: the sum over rows)."""
+    if type(grad) is not np.ndarray or grad.ndim != lead + 1 or grad.dtype.kind != "f" \
+            or grad.shape[-1] < 2:
+        return grad.sum(axis=tuple(range(lead)))
+    # NOTE: rows summed as ones @ grad, one BLAS call: 2-5x faster than grad.sum(axis=0),
+    # whose axis-0 reduction has a large fixed cost (W1's biases: 21 us -> 6 us each).
+    rows = grad.size // grad.shape[-1]
+    return np.ones(rows, grad.dtype) @ grad.reshape((rows, grad.shape[-1]))
+
+
 def _fit_grad(grad: Any, shape: tuple, node: Function, index: int) -> Any:
     """Bring a gradient to its input's shape, or say which op returned a wrong one."""
     if not isinstance(grad, (np.ndarray, Tensor)):
-        grad = np.asarray(grad)
+        grad = np.asarray(grad)  # e.g. the NumPy scalar a 0-d product gives
+        if grad.shape == shape:
+            return grad
     lead = grad.ndim - len(shape)
     if lead > 0 and grad.shape[lead:] == shape:
-        # the common case, a bias added to every row: only leading axes to sum (~3% of W5)
-        return grad.sum(axis=tuple(range(lead)))
+        return sum_leading(grad, lead)  # the common case, a bias added to every row
     if grad.ndim >= len(shape) and all(
             n == 1 or n == m for n, m in zip(shape, grad.shape[grad.ndim - len(shape):])):
         fitted = unbroadcast(grad, shape)
@@ -538,8 +553,8 @@ def _private_copy(g: Any, dtype: np.dtype) -> np.ndarray:
     (W2: 7% of a step). Unshared: it owns its memory and its only references are the
     walk's dict, the caller's loop variable, this argument and getrefcount's own.
     """
-    if (type(g) is np.ndarray and g.base is None and g.dtype == dtype and g.flags.writeable
-            and sys.getrefcount(g) <= 4):
+    if (type(g) is np.ndarray and sys.getrefcount(g) <= 4 and g.base is None
+            and g.dtype == dtype and g.flags.writeable):
         return g
     return np.array(g, dtype=dtype)
 

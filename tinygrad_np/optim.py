@@ -111,16 +111,23 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                grad = p.grad.data
-                if grad.shape != p.data.shape:
-                    raise ValueError(f"{type(self).__name__}.step: a parameter of shape "
-                                     f"{p.data.shape} has a gradient of shape {grad.shape}")
-                self._update(p, grad, group, self.state.setdefault(p, {}))
-                mark_modified(p.data)  # a graph recorded before this step can't backward now
+        written: list[np.ndarray] = []
+        try:
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    grad = p.grad.data
+                    if grad.shape != p.data.shape:
+                        raise ValueError(f"{type(self).__name__}.step: a parameter of shape "
+                                         f"{p.data.shape} has a gradient of shape {grad.shape}")
+                    state = self.state.get(p)
+                    if state is None:
+                        state = self.state[p] = {}
+                    self._update(p, grad, group, state)
+                    written.append(p.data)
+        finally:
+            mark_modified(*written)  # graphs recorded before this step can't backward now
         return loss
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any],

@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 import numpy as np
 
 from tinygrad_np import autograd
+from tinygrad_np.autograd import next_seq
 from tinygrad_np.tensor import Tensor
 
 # Callables run as observer(module, output) after every Module.__call__ (used by summary()).
@@ -146,9 +147,9 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run `forward` (and note which graph nodes it created, for `tg.viz`)."""
-        start = autograd.next_seq()
+        start = next_seq()
         out = self.forward(*args, **kwargs)
-        object.__setattr__(self, "_forward_span", (start, autograd.next_seq()))  # skip registration
+        self.__dict__["_forward_span"] = (start, next_seq())  # stored as is: no registration
         for observer in _call_observers:
             observer(self, out)
         return out
