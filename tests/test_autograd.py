@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import tinygrad_np as tg
 from tinygrad_np import autograd
 from tinygrad_np.testing import gradcheck, gradgradcheck
-from tinygrad_np.testing.strategies import broadcastable_shapes, tensors
+from tinygrad_np.testing.strategies import arrays, broadcastable_shapes, shapes, tensors
 
 
 def f64(values, requires_grad=True) -> tg.Tensor:
@@ -48,6 +48,20 @@ def test_broadcasting_is_undone(pair: tuple) -> None:
     # each element of a meets (broadcast size / a.size) elements of b
     np.testing.assert_array_equal(a.grad.data, np.full(a.shape, out.size / max(a.size, 1)))
     np.testing.assert_array_equal(b.grad.data, np.full(b.shape, out.size / max(b.size, 1)))
+
+
+@given(st.data(), shapes(min_dims=2, max_dims=4, min_side=0, max_side=5),
+       st.sampled_from([np.float32, np.float64]))
+def test_summing_leading_axes_matches_numpy(data, shape: tuple, dtype) -> None:
+    # biases' gradients take a BLAS ones-vector product instead of ndarray.sum
+    g = data.draw(arrays(shape, dtype=dtype))
+    if data.draw(st.booleans()):
+        g = np.asfortranarray(g)  # not C-contiguous: the reshape must copy
+    for lead in range(1, g.ndim):
+        got = autograd.sum_leading(g, lead)
+        assert got.shape == g.shape[lead:] and got.dtype == dtype
+        np.testing.assert_allclose(got, g.sum(axis=tuple(range(lead))),
+                                   rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)
 
 
 def test_a_million_op_chain_backpropagates_without_recursion_error() -> None:

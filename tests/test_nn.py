@@ -105,6 +105,20 @@ def test_reassignment_and_deletion_update_the_registry():
         _ = model.missing_attribute
     del model.decoder
     assert "decoder.weight" not in dict(model.named_parameters())
+    with pytest.raises(AttributeError):
+        _ = model.decoder
+    # attribute reads always agree with the registry (parameters are also kept in __dict__)
+    assert model.scale is None and model.encoder is None
+    model.scale = nn.Parameter(np.ones(2))
+    assert model.scale is dict(model.named_parameters())["scale"]
+    model.register_parameter("scale", None)
+    assert model.scale is None
+    with pytest.raises(TypeError, match="cannot assign float as parameter 'scale'"):
+        model.scale = 3.0
+    assert model.scale is None
+    del model.scale
+    model.scale = 3.0  # once deleted, the name is free for a plain attribute
+    assert model.scale == 3.0 and "scale" not in dict(model.named_parameters())
 
 
 def test_registration_errors_are_clear():
