@@ -135,10 +135,14 @@ def summarize(runs: dict, workloads: list[str], frameworks: list[str]) -> dict:
                 if values:
                     cell[key] = statistics.median(values)
             table.setdefault(w, {})[fw] = cell
-        base = table.get(w, {}).get("numpy", {}).get("seconds")
-        for cell in table.get(w, {}).values():
-            if base and "seconds" in cell:
-                cell["ratio"] = cell["seconds"] / base
+        base = runs.get(w, {}).get("numpy", [])
+        for fw, cell in table.get(w, {}).items():
+            # each repetition runs every framework right after NumPy: the median of those
+            # paired ratios is steadier on a shared machine than a ratio of two medians
+            pairs = [r["seconds"] / b["seconds"] for r, b in zip(runs[w][fw], base)
+                     if r.get("seconds") and b.get("seconds")]
+            if pairs:
+                cell["ratio"] = statistics.median(pairs)
     return table
 
 
@@ -159,7 +163,8 @@ def markdown(table: dict, frameworks: list[str], meta: dict) -> str:
     lines = [f"Date: {meta['date']}  ", f"CPU: {meta['cpu']} (pinned to one core, one thread)  ",
              f"Python {meta['python']}, NumPy {meta['numpy']}, BLAS {meta['blas']}  ",
              f"Versions: {meta['peers']}  ", f"Command: `{meta['command']}`", "",
-             "Each cell: median over fresh processes; (ratio to NumPy by hand).", "",
+             "Each cell: median over fresh processes; (ratio to NumPy by hand: the median of "
+             "per-repetition ratios, each framework timed right after NumPy).", "",
              "| workload | unit | " + " | ".join(LABELS[f] for f in frameworks)
              + " | tinygrad_np target |",
              "|---|---|" + "---|" * len(frameworks) + "---|"]

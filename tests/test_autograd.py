@@ -132,6 +132,18 @@ def test_a_leaf_gradient_never_aliases_another_leaf_the_grad_argument_or_a_saved
     assert x.grad.data.flags.writeable and x.grad.dtype == np.float64
 
 
+def test_only_an_unshared_gradient_is_taken_without_a_copy() -> None:
+    # the call shape backward() uses: a dict of gradients and a loop over it
+    for _, g in {"leaf": np.ones(3)}.items():
+        assert autograd._private_copy(g, g.dtype) is g
+        assert autograd._private_copy(g, np.dtype(np.float32)) is not g  # a cast copies
+    shared = np.ones(3)
+    for _, g in {"a": shared, "b": shared}.items():
+        assert autograd._private_copy(g, g.dtype) is not g
+    for _, g in {"view": np.ones(4)[:3]}.items():
+        assert autograd._private_copy(g, g.dtype) is not g
+
+
 # -------------------------------------------------------- create_graph, grad()
 def test_grad_returns_without_touching_leaves_and_supports_create_graph() -> None:
     x = f64([1.0, -2.0])

@@ -550,13 +550,27 @@ def _private_copy(g: Any, dtype: np.dtype) -> np.ndarray:
 
     The walk may hand one array to several leaves, or pass on the user's `grad=`.
     NOTE: like PyTorch's AccumulateGrad, an unshared gradient is taken rather than copied
-    (W2: 7% of a step). Unshared: it owns its memory and its only references are the
-    walk's dict, the caller's loop variable, this argument and getrefcount's own.
+    (W2: 7% of a step). Unshared: it owns its memory and is referenced only by the walk's
+    dict and the caller's variable -- as many references as `_UNSHARED` counted.
     """
-    if (type(g) is np.ndarray and sys.getrefcount(g) <= 4 and g.base is None
+    if (type(g) is np.ndarray and sys.getrefcount(g) <= _UNSHARED and g.base is None
             and g.dtype == dtype and g.flags.writeable):
         return g
     return np.array(g, dtype=dtype)
+
+
+def _count_unshared() -> int:
+    """What getrefcount says, in a call shaped like backward()'s, of an unshared gradient.
+
+    Measured once, not assumed: CPython versions count references held by frames
+    differently (3.14 borrows some), and a count too high would let two leaves share.
+    """
+    def probe(g: Any, dtype: Any) -> int:
+        return sys.getrefcount(g)
+
+    for _, g in {None: np.empty(1)}.items():
+        return probe(g, g.dtype)
+    raise AssertionError("unreachable")
 
 
 def backward(tensor: "Tensor", grad: Any = None, retain_graph: bool = False,
@@ -614,5 +628,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
 
 
 from tinygrad_np.tensor import Tensor  # noqa: E402  (Tensor's methods need this module first)
+
+_UNSHARED = _count_unshared()
 
 _new_object = object.__new__
