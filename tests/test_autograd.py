@@ -409,6 +409,29 @@ def test_an_intermediate_is_freed_by_refcounting_once_the_output_is_dropped() ->
         gc.enable()
 
 
+def test_an_array_no_backward_reads_is_freed_before_backward() -> None:
+    # matmul's backward never reads its output and tanh's reads only its own: the product
+    # in between is garbage as soon as the user drops it, and backward still works
+    gc.collect()
+    gc.disable()
+    try:
+        x, w = f64(np.ones((2, 3))), f64(np.full((3, 4), 0.1))
+        h = x @ w
+        product = weakref.ref(h.data)
+        y = h.tanh()
+        del h
+        assert product() is None
+        matmul = y.grad_fn.parents[0]
+        assert autograd.output_spec(matmul) == ((2, 4), np.float64)  # pictures keep shapes
+        y.sum().backward()
+        slope = 1 - np.tanh(0.3) ** 2
+        np.testing.assert_allclose(x.grad.data, np.full((2, 3), 0.4 * slope))
+        np.testing.assert_allclose(w.grad.data, np.full((3, 4), 2 * slope))
+        assert autograd.output_spec(matmul) == ((2, 4), np.float64)
+    finally:
+        gc.enable()
+
+
 def test_backward_frees_the_saved_arrays_unless_retained() -> None:
     x = f64(np.ones(3))
     y = x * 2

@@ -98,6 +98,12 @@ def _shapes(arrays: Any) -> str:
     return ", ".join(str(np.shape(_array(a))) for a in arrays) or "none"
 
 
+def _input_shapes(node: Any) -> str:
+    """The inputs' shapes; an input the op did not keep has its output's shape."""
+    out, *inputs = node.saved
+    return _shapes(out if a is None else a for a in inputs)
+
+
 def _hint(node: Any) -> str:
     hint = _HINTS.get(type(node).__name__)
     return f"\n  hint: {hint}" if hint else ""
@@ -138,8 +144,8 @@ def check_backward(node: Any, grad_out: Any, grads_in: tuple) -> None:
         node.anomaly = f"backward gradient for input {i} holds {kind}"
         raise AnomalyError(
             f"{node.name} returned {kind} in the gradient of its input {i}; {cause}.\n"
-            f"  op: {node.name}, input shapes {_shapes(node.saved[1:])}, "
-            f"output shape {np.shape(_array(node.saved[0]))}\n"
+            f"  op: {node.name}, input shapes {_input_shapes(node)}, "
+            f"output shape {autograd.output_spec(node)[0]}\n"
             f"{_where(node)}{_hint(node)}\n"
             "  see it: tg.viz.draw_graph(loss, highlight=err.node) marks this op in red",
             node, "backward", kind)

@@ -4,6 +4,8 @@ Every recorded op is a `Function` instance (a node). A node keeps
   parents: one entry per forward input -- the parent's node, the leaf Tensor
            itself when the parent is a leaf that requires grad, or None;
   saved:   (output, *inputs) as arrays, freed by the walk unless retain_graph;
+           None in place of what the op's backward never reads (keeps_output,
+           keeps_inputs), so that memory goes as soon as the user drops it;
   seq:     a creation counter. Parents are always created before their
            children, so visiting nodes by decreasing `seq` is a topological
            order: the walk is a heap pop per node, with no recursion.
@@ -40,7 +42,11 @@ class Function:
     and `ctx.saved_tensors`, like PyTorch.
     """
 
-    __slots__ = ("parents", "saved", "seq", "freed_spec", "__dict__", "__weakref__")
+    __slots__ = ("parents", "saved", "seq", "out_spec", "__dict__", "__weakref__")
+    # Built-in ops whose backward never reads their output (matmul) or inputs (tanh: only
+    # its output, and every input has the output's shape) leave them out of `saved`.
+    keeps_output = True
+    keeps_inputs = True
 
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> "Tensor":
@@ -134,7 +140,7 @@ def apply_binary(cls: type, a: Any, b: Any) -> "Tensor":
     t.name = None
     if (pa is not None or pb is not None) and _grad_enabled:
         ctx.parents = (pa, pb)
-        ctx.saved = (out, a, b)
+        ctx.saved = (out, a, b) if cls.keeps_output else (_spec_only(ctx, out), a, b)
         ctx.seq = next(_seq)
         t.requires_grad = True
         t.grad_fn = ctx
@@ -161,7 +167,7 @@ def apply_unary(cls: type, a: "Tensor") -> "Tensor":
     t.name = None
     if a.requires_grad and _grad_enabled:
         ctx.parents = (a.grad_fn or a,)
-        ctx.saved = (out, x)
+        ctx.saved = (out, x if cls.keeps_inputs else None)
         ctx.seq = next(_seq)
         t.requires_grad = True
         t.grad_fn = ctx
@@ -184,9 +190,15 @@ def _output(ctx: Function, out: Any, arrays: tuple, parents: tuple, needs_grad: 
         raise TypeError(f"{type(ctx).__name__} produced {out.dtype} output, which cannot "
                         "carry a gradient; only floating-point results can require grad")
     ctx.parents = parents
-    ctx.saved = (out,) + arrays
+    kept = out if ctx.keeps_output else _spec_only(ctx, out)
+    ctx.saved = (kept,) + (arrays if ctx.keeps_inputs else (None,) * len(arrays))
     ctx.seq = next(_seq)
     return _make(out, ctx)
+
+
+def _spec_only(node: Function, out: np.ndarray) -> None:
+    """Note the output's shape and dtype for pictures, in place of the array itself."""
+    node.out_spec = (out.shape, out.dtype)
 
 
 # Arrays changed in place (by owner id) -> (seq at the change, weakref): PyTorch's version
@@ -243,7 +255,9 @@ def next_seq() -> int:
 def output_spec(node: Function) -> tuple:
     """(shape, dtype) of a node's output, also after backward freed its arrays."""
     saved = node.saved
-    return (saved[0].shape, saved[0].dtype) if saved is not None else node.freed_spec
+    if saved is not None and saved[0] is not None:
+        return saved[0].shape, saved[0].dtype
+    return node.out_spec
 
 
 def _make(data: np.ndarray, grad_fn: Function | None) -> "Tensor":
@@ -382,9 +396,9 @@ def _fit_grad(grad: Any, shape: tuple, node: Function, index: int) -> Any:
 def _graph_connected(node: Function) -> tuple:
     """node.saved rebuilt as Tensors wired into the graph, for create_graph."""
     out, *inputs = node.saved
-    rebuilt: list[Any] = [_make(out, node)]
+    rebuilt: list[Any] = [None if out is None else _make(out, node)]
     for parent, array in zip(node.parents, inputs):
-        if parent is None:
+        if parent is None or array is None:
             rebuilt.append(array)
         elif isinstance(parent, Tensor):  # a leaf (Tensor or subclass such as Parameter)
             rebuilt.append(parent)
@@ -458,7 +472,8 @@ def _walk(roots: Sequence["Tensor"], root_grads: Sequence[Any], retain_graph: bo
                 in_grads = _backward_hooked(node, g, create_graph, hooks, wanted_nodes, captured)
             if not retain_graph:
                 node.saved = None
-                node.freed_spec = (saved[0].shape, saved[0].dtype)  # for pictures
+                if saved[0] is not None:
+                    node.out_spec = (saved[0].shape, saved[0].dtype)  # for pictures
             parents = node.parents
             if len(in_grads) != len(parents):
                 raise _count_error(node, in_grads, saved)
@@ -471,7 +486,7 @@ def _walk(roots: Sequence["Tensor"], root_grads: Sequence[Any], retain_graph: bo
                 i += 1
                 if parent is None or gi is None:
                     continue
-                shape = saved[i].shape
+                shape = (saved[i] if saved[i] is not None else saved[0]).shape  # keeps_inputs
                 if type(gi) is not np.ndarray or gi.shape != shape:
                     gi = _fit_grad(gi, shape, node, i - 1)
                 if parent is follow:

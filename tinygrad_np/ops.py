@@ -1,11 +1,14 @@
 """The primitive ops: each forward sits beside its derivative.
 
 A backward rule reads `self.saved == (out, *inputs)` and returns one gradient
-per input. The walk calls it with NumPy arrays -- or, under create_graph, with
-Tensors wired into the graph -- so every rule is written with operators and the
-few two-way helpers below, and the same line serves first and higher order.
-Broadcasting is undone by the walk, never here. Factors that have no derivative
-of their own (masks, signs) are taken from `value(x)`, a plain array either way.
+per input. An op whose rule never reads its output says `keeps_output = False`,
+one that reads only its output `keeps_inputs = False`: `saved` then holds None
+there, and that memory is freed as soon as the user drops it. The walk calls a
+rule with NumPy arrays -- or, under create_graph, with Tensors wired into the
+graph -- so every rule is written with operators and the few two-way helpers
+below, and the same line serves first and higher order. Broadcasting is undone
+by the walk, never here. Factors that have no derivative of their own (masks,
+signs) are taken from `value(x)`, a plain array either way.
 """
 from __future__ import annotations
 
@@ -142,6 +145,7 @@ def _is_transposed(x: Any) -> bool:
 
 
 class MatMul(Function):
+    keeps_output = False
     def forward(self, a, b):
         if np.ndim(a) == 0 or np.ndim(b) == 0:
             raise ValueError(f"matmul needs at least 1-D operands, got shapes "
@@ -186,6 +190,8 @@ class Linear(Function):
     one array kept for backward instead of two (benchmarks W1 and W5).
     """
 
+    keeps_output = False
+
     def forward(self, x, weight, bias=None):
         out = np.matmul(x, weight.T)
         if bias is None:
@@ -207,6 +213,7 @@ class Linear(Function):
 
 # --------------------------------------------------------------- elementwise
 class Exp(Function):
+    keeps_inputs = False
     def forward(self, a): return np.exp(a)
     def backward(self, g): return g * self.saved[0]
 
@@ -217,6 +224,7 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    keeps_inputs = False
     def forward(self, a): return np.sqrt(a)
     def backward(self, g): return g / (2 * self.saved[0])
 
@@ -227,6 +235,7 @@ class Abs(Function):
 
 
 class Tanh(Function):
+    keeps_inputs = False
     def forward(self, a): return np.tanh(a)
 
     def backward(self, g):
@@ -235,6 +244,7 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
+    keeps_inputs = False
     def forward(self, a):
         # NOTE: exp(-|a|) never overflows; the two branches give 1/(1+e^-a) exactly.
         e = np.exp(-np.abs(a))
@@ -246,6 +256,7 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
+    keeps_inputs = False
     def forward(self, a): return np.maximum(a, 0)
     def backward(self, g): return g * (value(self.saved[0]) > 0)
 

@@ -109,9 +109,9 @@ def _spec(shape: Any, dtype: Any) -> str:
 
 def _node_spec(node: Function) -> str:
     saved = node.saved
-    if saved is not None:
+    if saved is not None and saved[0] is not None:
         return _spec(np.shape(saved[0]), getattr(saved[0], "dtype", None))
-    return _spec(*getattr(node, "freed_spec", (None, None)))
+    return _spec(*getattr(node, "out_spec", (None, None)))  # freed, or never kept
 
 
 def _constant_input(node: Function, i: int) -> tuple[Any, Any, Any, bool]:
