@@ -66,3 +66,12 @@ def test_hand_written_chain_gradient_matches_finite_differences():
         up = fw_numpy.chain(x0 + bump, 6)()[0].sum()
         down = fw_numpy.chain(x0 - bump, 6)()[0].sum()
         assert dx[i] == pytest.approx((up - down) / (2 * eps), rel=1e-6)
+
+
+def test_the_minimal_engine_of_floor_py_computes_the_chain_gradient():
+    import floor  # the speed floor (benchmarks/floor.py): its numbers mean nothing if wrong
+
+    x0 = np.random.default_rng(1).standard_normal(16).astype(np.float32)
+    expected = floor.numpy_chain(x0, 20)
+    np.testing.assert_allclose(floor.minimal_chain(x0, 20), expected, rtol=1e-5)
+    np.testing.assert_allclose(floor.tinygrad_chain(x0, 20), expected, rtol=1e-5)
