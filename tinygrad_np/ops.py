@@ -31,6 +31,10 @@ def log(x: Any) -> Any:
     return x.log() if isinstance(x, Tensor) else np.log(x)
 
 
+def exp(x: Any) -> Any:
+    return x.exp() if isinstance(x, Tensor) else np.exp(x)
+
+
 def expand(g: Any, shape: tuple) -> Any:
     """Broadcast g up to shape."""
     if isinstance(g, Tensor):
@@ -328,6 +332,26 @@ class Mean(Sum):
 
     def backward(self, g):
         return super().backward(g * self.scale)
+
+
+class LogSoftmax(Function):
+    """x - logsumexp(x) along one axis: one node where the composite recorded five.
+
+    NOTE: (x - m) - log(sum(exp(x - m))) with m the (finite) max, as PyTorch computes
+    it: x - logsumexp(x) would add m back first and lose digits when |m| is large.
+    The derivative reads only the output: g - softmax * sum(g), softmax = exp(out).
+    """
+
+    keeps_inputs = False
+
+    def forward(self, a, axis):
+        self.axis = axis
+        shift = a.max(axis=axis, keepdims=True) if a.size else np.zeros((), a.dtype)
+        shifted = a - np.where(np.isfinite(shift), shift, 0)
+        return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+    def backward(self, g):
+        return g - exp(self.saved[0]) * g.sum(axis=self.axis, keepdims=True)
 
 
 class Max(Function):

@@ -349,11 +349,7 @@ class Tensor:
 
     def log_softmax(self, axis: int = -1) -> Tensor:
         """log(softmax(x)) along axis, computed stably."""
-        # NOTE: (x - m) - log(sum(exp(x - m))) as PyTorch computes it; x - logsumexp(x)
-        # would add m back first and lose digits to cancellation when |m| is large.
-        shift = self.data.max(axis=axis, keepdims=True) if self.size else np.zeros(())
-        shifted = self - np.where(np.isfinite(shift), shift, 0)
-        return shifted - shifted.exp().sum(axis, keepdims=True).log()
+        return ops.LogSoftmax.apply(self, axis=axis)
 
     def argmax(self, axis: int | None = None) -> Tensor:
         """Indices of the maxima along axis (no gradient)."""

@@ -225,15 +225,25 @@ def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -1
     """
     _check_reduction(reduction, "nll_loss")
     x = _lift(input)
-    t = _class_targets(target, x, "nll_loss", ignore_index)
+    return _nll(x, _class_targets(target, x, "nll_loss", ignore_index), weight, ignore_index,
+                reduction)
+
+
+def _nll(x: Tensor, t: np.ndarray, weight: Any, ignore_index: int, reduction: str) -> Tensor:
+    """nll_loss on checked class targets."""
     kept = t != ignore_index
-    safe = np.where(kept, t, 0)
+    every = bool(kept.all())
+    safe = t if every else np.where(kept, t, 0)
     if x.ndim == 1:
         index: tuple = (safe,)
+    elif t.ndim == 1:
+        index = (np.arange(len(t)), safe)
     else:
         grid = np.indices(t.shape, sparse=True)
         index = (grid[0], safe, *grid[1:])
     picked = x[index]
+    if weight is None and every:  # the common case: three nodes (pick, negate, reduce)
+        return _reduce(-picked, reduction)
     if weight is None:
         scale = kept.astype(x.dtype)
         w = None
@@ -272,5 +282,5 @@ def cross_entropy(input: Any, target: Any, weight: Any = None,  # noqa: A002
         if reduction == "mean":
             return loss.sum() / (loss.size if loss.ndim else 1)
         return _reduce(loss, reduction)
-    _class_targets(target, x, "cross_entropy", ignore_index)
-    return nll_loss(x.log_softmax(class_axis), target, weight, ignore_index, reduction)
+    t = _class_targets(target, x, "cross_entropy", ignore_index)
+    return _nll(x.log_softmax(class_axis), t, weight, ignore_index, reduction)
