@@ -220,7 +220,7 @@ def mark_modified(*arrays: np.ndarray) -> None:
     global _last_modified_seq
     seq = _last_modified_seq = next(_seq)
     for array in arrays:
-        owner = array if array.base is None else _owner(array)
+        owner = _owner(array)
         key = id(owner)
         known = _modified.get(key)
         if known is not None and known[1]() is owner:
@@ -256,8 +256,8 @@ def output_spec(node: Function) -> tuple:
     """(shape, dtype) of a node's output, also after backward freed its arrays."""
     saved = node.saved
     if saved is not None and saved[0] is not None:
-        return saved[0].shape, saved[0].dtype
-    return node.out_spec
+        return np.shape(saved[0]), getattr(saved[0], "dtype", None)
+    return getattr(node, "out_spec", (None, None))
 
 
 def _make(data: np.ndarray, grad_fn: Function | None) -> "Tensor":

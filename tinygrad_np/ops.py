@@ -35,6 +35,17 @@ def exp(x: Any) -> Any:
     return x.exp() if isinstance(x, Tensor) else np.exp(x)
 
 
+def stable_shift(a: np.ndarray, axis: Any) -> np.ndarray:
+    """What to subtract before exp(): the max along axis (kept), 0 where it is not finite.
+
+    NOTE: exp(a - max) <= 1 never overflows; the shift is a constant whose gradient cancels.
+    """
+    if not a.size:
+        return np.zeros((), a.dtype)
+    m = a.max(axis=axis, keepdims=True)
+    return np.where(np.isfinite(m), m, 0)
+
+
 def expand(g: Any, shape: tuple) -> Any:
     """Broadcast g up to shape."""
     if isinstance(g, Tensor):
@@ -346,8 +357,7 @@ class LogSoftmax(Function):
 
     def forward(self, a, axis):
         self.axis = axis
-        shift = a.max(axis=axis, keepdims=True) if a.size else np.zeros((), a.dtype)
-        shifted = a - np.where(np.isfinite(shift), shift, 0)
+        shifted = a - stable_shift(a, axis)
         return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
     def backward(self, g):

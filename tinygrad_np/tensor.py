@@ -335,16 +335,13 @@ class Tensor:
     def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """log(sum(exp(x))) over axis, computed stably."""
         axis = ops.normalize_axis(axis, self.shape, "logsumexp")
-        # NOTE: shifting by the (constant) max keeps exp() <= 1; the shift's gradient cancels.
-        shift = self.data.max(axis=axis, keepdims=True) if self.size else np.zeros(())
-        shift = np.where(np.isfinite(shift), shift, 0)
+        shift = ops.stable_shift(self.data, axis)
         out = (self - shift).exp().sum(axis, keepdims=True).log() + shift
         return out if keepdims else out.reshape(np.squeeze(out.data, axis).shape)
 
     def softmax(self, axis: int = -1) -> Tensor:
         """exp(x) / sum(exp(x)) along axis, computed stably."""
-        shift = np.where(np.isfinite(m := self.data.max(axis=axis, keepdims=True)), m, 0)
-        e = (self - shift).exp()
+        e = (self - ops.stable_shift(self.data, axis)).exp()
         return e / e.sum(axis, keepdims=True)
 
     def log_softmax(self, axis: int = -1) -> Tensor:

@@ -116,15 +116,6 @@ class Module:
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
 
-    def __getattr__(self, name: str) -> Any:
-        # Only called when normal lookup fails: parameters and children live in the dicts.
-        d = self.__dict__
-        if "_parameters" in d and name in d["_parameters"]:
-            return d["_parameters"][name]
-        if "_modules" in d and name in d["_modules"]:
-            return d["_modules"][name]
-        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
-
     def __delattr__(self, name: str) -> None:
         if name in self._parameters or name in self._modules:
             self._forget(name)

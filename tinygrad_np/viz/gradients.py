@@ -43,6 +43,11 @@ def dead_units(out: np.ndarray) -> tuple[int, int]:
     return int(active.size - np.count_nonzero(active)), int(active.size)
 
 
+def constant_facts(a: Any) -> tuple:
+    """(id, shape, value when it has one element) of a constant input, for pictures."""
+    return id(a), np.shape(a), np.asarray(a).item() if np.size(a) == 1 else None
+
+
 def _record(node: Any, grad_out: Any, grads_in: tuple) -> None:
     """Walk hook: keep the norm of the gradient reaching the op's output, and facts for pictures."""
     node.grad_norm = norm(grad_out)
@@ -50,8 +55,7 @@ def _record(node: Any, grad_out: Any, grads_in: tuple) -> None:
     if isinstance(node, ops.ReLU):
         node.dead_units = dead_units(np.asarray(saved[0]))
     # constant inputs lose their shapes when backward frees `saved`; keep them for the picture
-    node.constant_inputs = {i: (id(a), np.shape(a), np.asarray(a).item() if np.size(a) == 1
-                                else None)
+    node.constant_inputs = {i: constant_facts(a)
                             for i, (p, a) in enumerate(zip(node.parents, saved[1:], strict=True))
                             if p is None and isinstance(a, (np.ndarray, np.generic, float, int))}
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_np import ops
-from tinygrad_np.autograd import Function
+from tinygrad_np.autograd import Function, output_spec
 from tinygrad_np.tensor import Tensor
 from tinygrad_np.viz import dot, gradients, modules
 from tinygrad_np.viz.render import ModelGraph
@@ -108,21 +108,14 @@ def _spec(shape: Any, dtype: Any) -> str:
 
 
 def _node_spec(node: Function) -> str:
-    saved = node.saved
-    if saved is not None and saved[0] is not None:
-        return _spec(np.shape(saved[0]), getattr(saved[0], "dtype", None))
-    return _spec(*getattr(node, "out_spec", (None, None)))  # freed, or never kept
+    return _spec(*output_spec(node))
 
 
 def _constant_input(node: Function, i: int) -> tuple[Any, Any, Any, bool]:
     """(id of the array, shape, value when one element, arrays still alive) of input i."""
     saved = node.saved
     if saved is not None:
-        a = saved[i + 1]
-        if isinstance(a, (int, float)):
-            return id(a), (), a, True
-        one = np.size(a) == 1
-        return id(a), np.shape(a), np.asarray(a).item() if one else None, True
+        return (*gradients.constant_facts(saved[i + 1]), True)
     recorded = getattr(node, "constant_inputs", None) or {}
     if i in recorded:
         return (*recorded[i], False)
