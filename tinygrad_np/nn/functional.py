@@ -116,8 +116,8 @@ class BinaryCrossEntropy(Function):
     """
 
     def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore"):
-            return (y - 1) * np.maximum(np.log1p(-x), -100.0) - y * np.maximum(np.log(x), -100.0)
+        log_1mx, log_x = _clamped_logs(x)
+        return (y - 1) * log_1mx - y * log_x
 
     def backward(self, g: Any) -> tuple:
         _, x, y = self.saved
@@ -129,13 +129,17 @@ class BinaryCrossEntropy(Function):
             else:
                 grad_x = g * (x - y) / np.maximum(x * (1 - x), _BCE_EPS)
         if py is not None:  # d/dy = clamped log(1 - x) - clamped log(x)
-            if isinstance(x, Tensor):
-                grad_y = g * ((1 - x).log().clip(lo=-100.0) - x.log().clip(lo=-100.0))
-            else:
-                with np.errstate(divide="ignore"):
-                    grad_y = g * (np.maximum(np.log1p(-x), -100.0)
-                                  - np.maximum(np.log(x), -100.0))
+            log_1mx, log_x = _clamped_logs(x)
+            grad_y = g * (log_1mx - log_x)
         return grad_x, grad_y
+
+
+def _clamped_logs(x: Any) -> tuple:
+    """(log(1 - x), log(x)), each clamped at -100 as PyTorch's BCE does; arrays or Tensors."""
+    if isinstance(x, Tensor):
+        return (1 - x).log().clip(lo=-100.0), x.log().clip(lo=-100.0)
+    with np.errstate(divide="ignore"):
+        return np.maximum(np.log1p(-x), -100.0), np.maximum(np.log(x), -100.0)
 
 
 def binary_cross_entropy(input: Any, target: Any, weight: Any = None,  # noqa: A002

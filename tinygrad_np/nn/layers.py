@@ -84,32 +84,29 @@ class Tanh(Module):
         return F.tanh(x)
 
 
-class Softmax(Module):
-    """Softmax along `axis` (default: the last)."""
+class _AlongAxis(Module):
+    """An activation taken along one axis (default: the last)."""
 
     def __init__(self, axis: int = -1) -> None:
         super().__init__()
         self.axis = axis
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+class Softmax(_AlongAxis):
+    """Softmax along `axis` (default: the last)."""
 
     def forward(self, x: Any) -> Tensor:
         return F.softmax(x, self.axis)
 
-    def extra_repr(self) -> str:
-        return f"axis={self.axis}"
 
-
-class LogSoftmax(Module):
+class LogSoftmax(_AlongAxis):
     """log(softmax(x)) along `axis`, computed stably."""
-
-    def __init__(self, axis: int = -1) -> None:
-        super().__init__()
-        self.axis = axis
 
     def forward(self, x: Any) -> Tensor:
         return F.log_softmax(x, self.axis)
-
-    def extra_repr(self) -> str:
-        return f"axis={self.axis}"
 
 
 # names accepted by Sequential.from_architecture (compared with ==, never `is`)

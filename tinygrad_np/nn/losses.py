@@ -55,25 +55,24 @@ class BCEWithLogitsLoss(_Loss):
                                                   self.pos_weight)
 
 
-class CrossEntropyLoss(_Loss):
-    """Softmax cross-entropy from logits (N, C) and integer class targets (N,)."""
+class _ClassLoss(_Loss):
+    """A loss over integer class targets, with per-class `weight` and `ignore_index`."""
 
     def __init__(self, weight: Any = None, ignore_index: int = -100,
                  reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.weight, self.ignore_index = weight, ignore_index
+
+
+class CrossEntropyLoss(_ClassLoss):
+    """Softmax cross-entropy from logits (N, C) and integer class targets (N,)."""
 
     def forward(self, input: Any, target: Any) -> Tensor:  # noqa: A002
         return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction)
 
 
-class NLLLoss(_Loss):
+class NLLLoss(_ClassLoss):
     """Negative log-likelihood from log-probabilities (N, C) and class targets (N,)."""
-
-    def __init__(self, weight: Any = None, ignore_index: int = -100,
-                 reduction: str = "mean") -> None:
-        super().__init__(reduction)
-        self.weight, self.ignore_index = weight, ignore_index
 
     def forward(self, input: Any, target: Any) -> Tensor:  # noqa: A002
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
