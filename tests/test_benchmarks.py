@@ -75,3 +75,20 @@ def test_the_minimal_engine_of_floor_py_computes_the_chain_gradient():
     expected = floor.numpy_chain(x0, 20)
     np.testing.assert_allclose(floor.minimal_chain(x0, 20), expected, rtol=1e-5)
     np.testing.assert_allclose(floor.tinygrad_chain(x0, 20), expected, rtol=1e-5)
+
+
+def test_the_table_takes_the_best_time_and_the_median_memory():
+    import run  # benchmarks/run.py
+
+    runs = {"W1": {"numpy": [{"seconds": 2.0}, {"seconds": 1.0}, {"seconds": 4.0}],
+                   "tinygrad_np": [{"seconds": 3.0}, {"seconds": 1.5}, {"error": "crashed"}]},
+            "W4": {"numpy": [{"seconds": 0.2, "peak_rss_mib": 40.0}],
+                   "tinygrad_np": [{"seconds": 0.9, "peak_rss_mib": 80.0},
+                                   {"seconds": 0.7, "peak_rss_mib": 90.0},
+                                   {"seconds": 0.8, "peak_rss_mib": 100.0}]}}
+    table = run.summarize(runs, ["W1", "W4"], ["numpy", "tinygrad_np"])
+    assert table["W1"]["numpy"]["seconds"] == 1.0
+    assert table["W1"]["tinygrad_np"] == {"n": 2, "error": "crashed", "seconds": 1.5,
+                                          "ratio": 1.5}
+    assert table["W4"]["tinygrad_np"]["seconds"] == 0.7
+    assert table["W4"]["tinygrad_np"]["peak_rss_mib"] == 90.0
