@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygrad_np as tg
 from tinygrad_np.testing.strategies import arrays, shapes
@@ -72,6 +73,52 @@ def test_float32_arrays_stay_float32(a: np.ndarray) -> None:
     t = tg.Tensor(a)
     assert t.dtype == np.float32
     assert (t * 2.0 - 1).dtype == np.float32  # Python scalars do not promote (NumPy's rule)
+
+
+NUMBERS = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64),
+                    st.integers(-(2**70), 2**70), st.sampled_from([0.0, -0.0, 1, -1, 1e-45]))
+ARITHMETIC = [lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b, lambda a, b: a / b]
+
+
+@given(st.sampled_from([np.float16, np.float32, np.float64]).flatmap(
+           lambda dtype: arrays((3,), dtype=dtype, min_value=-1e4, max_value=1e4)),
+       NUMBERS, st.sampled_from(range(4)), st.booleans())
+def test_python_numbers_in_arithmetic_give_numpys_result_bit_for_bit(
+        a: np.ndarray, number: float, op: int, number_first: bool) -> None:
+    # The engine passes such numbers to NumPy as cached 0-d arrays of the tensor's dtype.
+    fn = ARITHMETIC[op]
+    t = tg.Tensor(a, requires_grad=True)
+    with np.errstate(all="ignore"):
+        try:
+            want = fn(number, a) if number_first else fn(a, number)
+        except OverflowError:  # an int beyond the dtype: NumPy's own error, untouched
+            with pytest.raises(OverflowError):
+                fn(number, t) if number_first else fn(t, number)
+            return
+        for _ in range(2):  # the second time from the cache
+            got = fn(number, t) if number_first else fn(t, number)
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got.data, want)
+            assert np.array_equal(np.signbit(got.data), np.signbit(want))  # -0.0 stays -0.0
+        got.backward(np.ones(3, a.dtype))
+    assert t.grad.dtype == a.dtype
+
+
+def test_number_operands_of_int_tensors_and_custom_functions_are_untouched() -> None:
+    seen = []
+
+    class Scale(tg.Function):
+        def forward(ctx, x, k):
+            seen.append(k)
+            return x * k
+
+        def backward(ctx, g):
+            return g * seen[-1], None
+
+    Scale.apply(tg.ones(2, requires_grad=True), 3)
+    assert seen == [3] and type(seen[0]) is int
+    assert (tg.Tensor(np.arange(3)) * 1.5).dtype == np.float64  # NumPy's rule for int arrays
+    assert (tg.Tensor(np.arange(3)) + 1).dtype == np.arange(3).dtype
 
 
 def test_python_floats_and_lists_take_the_default_dtype() -> None:

@@ -172,6 +172,23 @@ def test_shapes_survive_backward_freeing_the_graph():
     assert dot.label(one(dot, "ReLUBackward"))[1] == "(3, 2) float32"
 
 
+def test_every_label_is_the_same_after_backward_as_before():
+    # a shared node (reached twice, through the walk's queue), a float64 branch, a matmul
+    x = tg.tensor(np.ones((3, 4), np.float32), requires_grad=True)
+    h = (x @ np.ones((4, 2), np.float32)).tanh()
+    wide = h.astype(np.float64) * np.arange(2.0)
+    y = (h.exp().sum() + wide.sum() + (h * 2).mean(axis=0).sum()).relu()
+    before = drawn(y)
+    y.backward()
+    after = drawn(y)
+    def op_labels(dot):  # constants' boxes need record_gradients after backward
+        return sorted(tuple(dot.label(n)) for n in dot.nodes if "Backward" in dot.label(n)[0])
+    labels = op_labels(before)
+    assert len(labels) == 13 and labels == op_labels(after)
+    assert ("CastBackward", "(3, 2) float64") in labels
+    assert ("TanhBackward", "(3, 2) float32") in labels
+
+
 # ------------------------------------------------------------------ clusters
 def test_module_clusters_hold_their_ops_and_parameters():
     tg.manual_seed(0)

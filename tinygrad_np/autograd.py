@@ -42,11 +42,14 @@ class Function:
     and `ctx.saved_tensors`, like PyTorch.
     """
 
-    __slots__ = ("parents", "saved", "seq", "out_spec", "__dict__", "__weakref__")
+    __slots__ = ("parents", "saved", "seq", "out_shape", "out_dtype", "__dict__", "__weakref__")
     # Built-in ops whose backward never reads their output (matmul) or inputs (tanh: only
     # its output, and every input has the output's shape) leave them out of `saved`.
     keeps_output = True
     keeps_inputs = True
+    # Built-in arithmetic (+ - * /) takes a Python number beside a float array as a 0-d
+    # array of that array's dtype: the same result under NumPy's rules, and cheaper.
+    numbers_as_arrays = False
 
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> "Tensor":
@@ -126,13 +129,20 @@ def apply_binary(cls: type, a: Any, b: Any) -> "Tensor":
     if isinstance(b, Tensor):
         pb = (b.grad_fn or b) if b.requires_grad else None
         b = b.data
+        if (type(a) is float or type(a) is int) and cls.numbers_as_arrays:
+            a = _number_array(a, b)
     else:
         pb = None
+        if (type(b) is float or type(b) is int) and cls.numbers_as_arrays:
+            b = _number_array(b, a)
     try:
         out = cls.forward(ctx, a, b)
     except (ValueError, TypeError, IndexError) as error:
         raise _op_error(cls, error, [a, b]) from error
-    if type(out) is not np.ndarray or out.dtype.kind != "f" or _anomaly_enabled:
+    if type(out) is not np.ndarray or _anomaly_enabled:
+        return _output(ctx, out, (a, b), (pa, pb), pa is not None or pb is not None)
+    ctx.out_dtype = dtype = out.dtype
+    if dtype.kind != "f":
         return _output(ctx, out, (a, b), (pa, pb), pa is not None or pb is not None)
     t = _new_object(Tensor)
     t.data = out
@@ -158,7 +168,11 @@ def apply_unary(cls: type, a: "Tensor") -> "Tensor":
         out = cls.forward(ctx, x)
     except (ValueError, TypeError, IndexError) as error:
         raise _op_error(cls, error, [x]) from error
-    if type(out) is not np.ndarray or out.dtype.kind != "f" or _anomaly_enabled:
+    if type(out) is not np.ndarray or _anomaly_enabled:
+        return _output(ctx, out, (x,), ((a.grad_fn or a) if a.requires_grad else None,),
+                       a.requires_grad)
+    ctx.out_dtype = dtype = out.dtype
+    if dtype.kind != "f":
         return _output(ctx, out, (x,), ((a.grad_fn or a) if a.requires_grad else None,),
                        a.requires_grad)
     t = _new_object(Tensor)
@@ -177,6 +191,35 @@ def apply_unary(cls: type, a: "Tensor") -> "Tensor":
     return t
 
 
+# Python numbers already met, by identity: id -> (number, dtype, 0-d array of it in dtype).
+_number_arrays: dict[int, tuple] = {}
+
+
+def _number_array(number: float, like: Any) -> Any:
+    """`number` as a read-only 0-d array of `like`'s float dtype (else `number` itself).
+
+    NOTE: NumPy converts a Python scalar operand on every call, ~400 ns: on small arrays
+    more than the arithmetic. Under NumPy's promotion rules (NEP 50) a Python number
+    beside a float array is cast to that array's dtype, so a 0-d array of the dtype gives
+    the identical result. Cached by identity: a constant in a loop is one object.
+    """
+    entry = _number_arrays.get(id(number))
+    if entry is not None and entry[0] is number and entry[1] is like.dtype:
+        return entry[2]
+    if type(like) is not np.ndarray or like.dtype.kind != "f":
+        return number
+    try:
+        with np.errstate(over="raise"):
+            array = np.array(number, like.dtype)
+    except (OverflowError, FloatingPointError):  # out of the dtype's range: NumPy decides
+        return number
+    array.flags.writeable = False
+    if len(_number_arrays) >= 256:  # computed numbers (a decaying rate...) come and go
+        _number_arrays.clear()
+    _number_arrays[id(number)] = (number, like.dtype, array)
+    return array
+
+
 def _output(ctx: Function, out: Any, arrays: tuple, parents: tuple, needs_grad: bool) -> "Tensor":
     """The general end of apply: checks, anomaly mode, the node when a gradient is needed."""
     if type(out) is not np.ndarray:
@@ -186,6 +229,7 @@ def _output(ctx: Function, out: Any, arrays: tuple, parents: tuple, needs_grad: 
         check_forward(ctx, out, list(arrays), list(parents))
     if not (needs_grad and _grad_enabled):
         return _make(out, None)
+    ctx.out_dtype = out.dtype
     if out.dtype.kind != "f":
         raise TypeError(f"{type(ctx).__name__} produced {out.dtype} output, which cannot "
                         "carry a gradient; only floating-point results can require grad")
@@ -197,8 +241,8 @@ def _output(ctx: Function, out: Any, arrays: tuple, parents: tuple, needs_grad: 
 
 
 def _spec_only(node: Function, out: np.ndarray) -> None:
-    """Note the output's shape and dtype for pictures, in place of the array itself."""
-    node.out_spec = (out.shape, out.dtype)
+    """Note the output's shape for pictures, in place of the array itself."""
+    node.out_shape = out.shape
 
 
 # Arrays changed in place (by owner id) -> (seq at the change, weakref): PyTorch's version
@@ -253,11 +297,15 @@ def next_seq() -> int:
 
 
 def output_spec(node: Function) -> tuple:
-    """(shape, dtype) of a node's output, also after backward freed its arrays."""
+    """(shape, dtype) of a node's output, also after backward freed its arrays.
+
+    The dtype is noted when the op runs; the shape, when the array is not kept, then
+    too, else by the walk that frees it (see `_walk`).
+    """
     saved = node.saved
     if saved is not None and saved[0] is not None:
         return np.shape(saved[0]), getattr(saved[0], "dtype", None)
-    return getattr(node, "out_spec", (None, None))
+    return getattr(node, "out_shape", None), getattr(node, "out_dtype", None)
 
 
 def _make(data: np.ndarray, grad_fn: Function | None) -> "Tensor":
@@ -450,6 +498,7 @@ def _walk(roots: Sequence["Tensor"], root_grads: Sequence[Any], retain_graph: bo
         else:
             grads[key] = g
             if key is root.grad_fn:
+                key.out_shape = root.shape
                 heappush(heap, (-key.seq, key))
     hooks = tuple(_walk_hooks)
     plain = not (create_graph or hooks or wanted_nodes)  # the common case, no extra work per node
@@ -472,8 +521,6 @@ def _walk(roots: Sequence["Tensor"], root_grads: Sequence[Any], retain_graph: bo
                 in_grads = _backward_hooked(node, g, create_graph, hooks, wanted_nodes, captured)
             if not retain_graph:
                 node.saved = None
-                if saved[0] is not None:
-                    node.out_spec = (saved[0].shape, saved[0].dtype)  # for pictures
             parents = node.parents
             if len(in_grads) != len(parents):
                 raise _count_error(node, in_grads, saved)
@@ -495,9 +542,13 @@ def _walk(roots: Sequence["Tensor"], root_grads: Sequence[Any], retain_graph: bo
                     grads[parent] = grads[parent] + gi
                 elif isinstance(parent, Tensor):  # a leaf
                     grads[parent] = gi
+                # NOTE: a node met for the first time keeps its output's shape for pictures:
+                # the tuple the check above made (a spec per node made here cost ~5% of W3).
                 elif follow is None and (not heap or parent.seq > -heap[0][0]):
                     follow, follow_g = parent, gi
+                    parent.out_shape = shape
                 else:
+                    parent.out_shape = shape
                     grads[parent] = gi
                     heappush(heap, (-parent.seq, parent))
             if follow is not None:

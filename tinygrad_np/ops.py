@@ -110,11 +110,13 @@ def scatter_add(g: Any, index: Any, shape: tuple) -> Any:
 
 # ---------------------------------------------------------------- arithmetic
 class Add(Function):
+    numbers_as_arrays = True
     def forward(self, a, b): return a + b
     def backward(self, g): return g, g
 
 
 class Sub(Function):
+    numbers_as_arrays = True
     def forward(self, a, b): return a - b
     def backward(self, g): return g, (None if self.parents[1] is None else -g)
 
@@ -125,6 +127,7 @@ class Neg(Function):
 
 
 class Mul(Function):
+    numbers_as_arrays = True
     def forward(self, a, b): return a * b
 
     def backward(self, g):
@@ -134,6 +137,7 @@ class Mul(Function):
 
 
 class Div(Function):
+    numbers_as_arrays = True
     def forward(self, a, b): return a / b
 
     def backward(self, g):
@@ -256,7 +260,7 @@ class Tanh(Function):
 
     def backward(self, g):
         out = self.saved[0]
-        return g * (1 - out * out)
+        return g - g * out * out  # g * (1 - out**2) without a Python 1 (~0.6 us on small arrays)
 
 
 class Sigmoid(Function):
