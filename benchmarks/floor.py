@@ -2,8 +2,9 @@
 
 A minimal engine with tinygrad_np's structure -- one node object and one tensor
 object per recorded op, saved arrays in a tuple, a backward walk that follows
-the chain -- and none of its features: no anomaly mode, hooks, create_graph,
-broadcasting, in-place checks or error messages. It runs W3's loop (and W4's
+the chain, the same arithmetic (constants as 0-d arrays, tanh' as g - g*y*y) --
+and none of its features: no anomaly mode, hooks, create_graph, broadcasting,
+in-place checks, error messages or shapes kept for pictures. It runs W3's loop (and W4's
 long chain) beside tinygrad_np and hand-written NumPy in this one process,
 pinned to one core, so the three share the machine's state. What it shows: the
 part of tinygrad_np's cost that any engine of Python objects pays anyway.
@@ -63,11 +64,11 @@ class Add(Node):
 class Tanh(Node):
     def backward(self, g: np.ndarray) -> np.ndarray:
         y = self.saved[0]
-        return g * (1 - y * y)
+        return g - g * y * y  # tinygrad_np's formula
 
 
-def mul(a: T, c: float) -> T: return _record(Mul, a.data * c, (_parent(a),), (None, c))
-def add(a: T, c: float) -> T: return _record(Add, a.data + c, (_parent(a),), ())
+def mul(a: T, c: np.ndarray) -> T: return _record(Mul, a.data * c, (_parent(a),), (None, c))
+def add(a: T, c: np.ndarray) -> T: return _record(Add, a.data + c, (_parent(a),), ())
 
 
 def tanh(a: T) -> T:
@@ -79,8 +80,10 @@ def minimal_chain(x0: np.ndarray, iterations: int) -> np.ndarray:
     x = _new(T)
     x.data, x.grad_fn, x.requires_grad = x0, None, True
     y = x
+    # the constants as 0-d arrays of x's dtype, as tinygrad_np passes Python numbers to NumPy
+    c_mul, c_add = np.array(CHAIN_MUL, x0.dtype), np.array(CHAIN_ADD, x0.dtype)
     for _ in range(iterations):
-        y = tanh(add(mul(y, CHAIN_MUL), CHAIN_ADD))
+        y = tanh(add(mul(y, c_mul), c_add))
     node, g = y.grad_fn, np.ones_like(x0)
     while node is not None:  # a chain: each node has one parent
         g = node.backward(g)
@@ -113,9 +116,10 @@ def main() -> None:
     best = dict.fromkeys(engines, float("inf"))
     for _ in range(10):  # interleaved, best of each
         for name, run in engines.items():
-            seconds = min(timeit.repeat(lambda run=run: run(x0, 1000), number=3, repeat=3)) / 3
+            seconds = min(timeit.repeat(lambda run=run: run(x0, 1000), number=3, repeat=3,
+                                        setup="gc.enable()")) / 3  # GC on, as in the harness
             best[name] = min(best[name], seconds / 3000 * 1e6)
-    print("W3 loop, us per recorded op (best of 30 runs, this process):")
+    print("W3 loop, us per recorded op (best of 30 runs, this process, GC on):")
     for name, us in best.items():
         print(f"  {name:15s} {us:6.2f}  ({us / best['NumPy by hand']:.2f}x)")
     print("W4 chain (100,002 ops) once in a fresh process, seconds (best of 3):")

@@ -322,6 +322,9 @@ def test_bce_refuses_values_outside_zero_one():
         F.binary_cross_entropy(tg.tensor([0.5, 1.5]), np.array([0.0, 1.0]))
     with pytest.raises(ValueError, match="every target element"):
         F.binary_cross_entropy(tg.tensor([0.5, 0.5]), np.array([0.0, 2.0]))
+    with pytest.raises(ValueError, match="every input element must lie in .*found nan"):
+        F.binary_cross_entropy(tg.tensor([0.5, np.nan]), np.array([0.0, 1.0]))
+    assert F.binary_cross_entropy(tg.zeros(0), np.zeros(0), reduction="sum").item() == 0
 
 
 # ----------------------------------------------------------- second order
