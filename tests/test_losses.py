@@ -211,6 +211,24 @@ def test_cross_entropy_values_and_gradients(reduction, problem):
     gradcheck(lambda a: F.cross_entropy(a, target, reduction=reduction), [xt])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@given(class_problems())
+def test_cross_entropy_is_one_node_that_matches_the_composite(dtype, reduction, problem):
+    x, target = problem
+    fused, composite = (tg.tensor(x.astype(dtype), requires_grad=True) for _ in range(2))
+    loss = F.cross_entropy(fused, target, reduction=reduction)
+    assert loss.grad_fn.name == "CrossEntropyBackward" and loss.grad_fn.parents == (fused, None)
+    want = F.nll_loss(composite.log_softmax(1), target, reduction=reduction)
+    assert loss.dtype == want.dtype == dtype
+    tol = TOL if dtype == np.float64 else dict(rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(loss.data, want.data, **tol)
+    loss.backward(retain_graph=True)
+    loss.backward()  # twice: the saved arrays are left as they were
+    want.backward()
+    np.testing.assert_allclose(fused.grad.data, 2 * composite.grad.data, **tol)
+
+
 @given(class_problems(extra_dims=2))
 def test_cross_entropy_with_extra_dimensions(problem):
     x, target = problem
