@@ -130,11 +130,11 @@ def apply_binary(cls: type, a: Any, b: Any) -> "Tensor":
         pb = (b.grad_fn or b) if b.requires_grad else None
         b = b.data
         if (type(a) is float or type(a) is int) and cls.numbers_as_arrays:
-            a = _number_array(a, b)
+            a = number_array(a, b)
     else:
         pb = None
         if (type(b) is float or type(b) is int) and cls.numbers_as_arrays:
-            b = _number_array(b, a)
+            b = number_array(b, a)
     try:
         out = cls.forward(ctx, a, b)
     except (ValueError, TypeError, IndexError) as error:
@@ -195,18 +195,21 @@ def apply_unary(cls: type, a: "Tensor") -> "Tensor":
 _number_arrays: dict[int, tuple] = {}
 
 
-def _number_array(number: float, like: Any) -> Any:
-    """`number` as a read-only 0-d array of `like`'s float dtype (else `number` itself).
+def number_array(number: float, like: Any) -> Any:
+    """`number` as NumPy meets it beside the array `like`: a cached read-only 0-d array of
+    like's float dtype (`number` itself when like is not a float ndarray).
 
     NOTE: NumPy converts a Python scalar operand on every call, ~400 ns: on small arrays
     more than the arithmetic. Under NumPy's promotion rules (NEP 50) a Python number
     beside a float array is cast to that array's dtype, so a 0-d array of the dtype gives
     the identical result. Cached by identity: a constant in a loop is one object.
     """
+    if type(like) is not np.ndarray:
+        return number
     entry = _number_arrays.get(id(number))
     if entry is not None and entry[0] is number and entry[1] is like.dtype:
         return entry[2]
-    if type(like) is not np.ndarray or like.dtype.kind != "f":
+    if like.dtype.kind != "f":
         return number
     try:
         with np.errstate(over="raise"):
@@ -414,12 +417,21 @@ def unbroadcast(grad: Any, shape: tuple) -> Any:
 def sum_leading(grad: Any, lead: int) -> Any:
     """`grad` summed over its first `lead` axes (a bias's gradient: the sum over rows)."""
     if type(grad) is not np.ndarray or grad.ndim != lead + 1 or grad.dtype.kind != "f" \
-            or grad.shape[-1] < 2:
+            or not grad.shape[-1]:
         return grad.sum(axis=tuple(range(lead)))
     # NOTE: rows summed as ones @ grad, one BLAS call: 2-5x faster than grad.sum(axis=0),
     # whose axis-0 reduction has a large fixed cost (W1's biases: 21 us -> 6 us each).
     rows = grad.size // grad.shape[-1]
-    return np.ones(rows, grad.dtype) @ grad.reshape((rows, grad.shape[-1]))
+    ones = _ones.get((rows, grad.dtype))
+    if ones is None:  # np.ones costs as much as the product on W5's 100 rows: kept
+        if len(_ones) >= 64:
+            _ones.clear()
+        ones = _ones[rows, grad.dtype] = np.ones(rows, grad.dtype)
+        ones.flags.writeable = False
+    return ones @ grad.reshape((rows, grad.shape[-1]))
+
+
+_ones: dict[tuple, np.ndarray] = {}
 
 
 def _fit_grad(grad: Any, shape: tuple, node: Function, index: int) -> Any:

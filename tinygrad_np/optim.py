@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from tinygrad_np.autograd import enable_grad, mark_modified
+from tinygrad_np.autograd import enable_grad, mark_modified, number_array
 from tinygrad_np.nn.module import reset_grads
 from tinygrad_np.tensor import Tensor
 
@@ -260,7 +260,7 @@ class SGD(Optimizer):
                 buf *= momentum
                 buf += (1 - group["dampening"]) * grad
             grad = grad + momentum * buf if group["nesterov"] else buf
-        p.data -= lr * grad
+        p.data -= number_array(lr, grad) * grad  # = lr * grad, without converting lr each time
 
 
 class Adam(Optimizer):

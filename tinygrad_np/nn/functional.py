@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_np import ops
-from tinygrad_np.autograd import Function
+from tinygrad_np.autograd import Function, number_array
 from tinygrad_np.tensor import Tensor, maximum, where
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -118,7 +118,7 @@ class BinaryCrossEntropy(Function):
 
     def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         log_1mx, log_x = _clamped_logs(x)
-        return (y - 1) * log_1mx - y * log_x
+        return (y - number_array(1, y)) * log_1mx - y * log_x
 
     def backward(self, g: Any) -> tuple:
         _, x, y = self.saved
@@ -128,7 +128,7 @@ class BinaryCrossEntropy(Function):
             if isinstance(x, Tensor):
                 grad_x = g * (x - y) / maximum(x * (1 - x), _BCE_EPS)
             else:
-                grad_x = g * (x - y) / np.maximum(x * (1 - x), _BCE_EPS)
+                grad_x = g * (x - y) / np.maximum(x - x * x, number_array(_BCE_EPS, x))
         if py is not None:  # d/dy = clamped log(1 - x) - clamped log(x)
             log_1mx, log_x = _clamped_logs(x)
             grad_y = g * (log_1mx - log_x)
@@ -139,8 +139,9 @@ def _clamped_logs(x: Any) -> tuple:
     """(log(1 - x), log(x)), each clamped at -100 as PyTorch's BCE does; arrays or Tensors."""
     if isinstance(x, Tensor):
         return (1 - x).log().clip(lo=-100.0), x.log().clip(lo=-100.0)
+    floor = number_array(-100.0, x)
     with np.errstate(divide="ignore"):
-        return np.maximum(np.log1p(-x), -100.0), np.maximum(np.log(x), -100.0)
+        return np.maximum(np.log1p(-x), floor), np.maximum(np.log(x), floor)
 
 
 def binary_cross_entropy(input: Any, target: Any, weight: Any = None,  # noqa: A002
