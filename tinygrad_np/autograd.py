@@ -26,6 +26,7 @@ import numpy as np
 
 _grad_enabled = True
 _anomaly_enabled = False
+_ONE, _MANY = object(), object()  # Function._p1 for a node of one input / of three or more
 _seq = itertools.count()
 # Functions called as hook(node, grad_of_output, grads_of_inputs) for every node the
 # walk visits, before its saved arrays are freed (anomaly mode, retain_grad, pictures).
@@ -42,7 +43,10 @@ class Function:
     and `ctx.saved_tensors`, like PyTorch.
     """
 
-    __slots__ = ("parents", "saved", "seq", "out_shape", "out_dtype", "__dict__", "__weakref__")
+    # NOTE: parents live in two slots, not a tuple: a tuple per node is one more object
+    # the cycle collector rescans while the graph lives (W4 25% slower with it).
+    __slots__ = ("_p0", "_p1", "saved", "seq", "out_shape", "out_dtype", "__dict__",
+                 "__weakref__")
     # Built-in ops whose backward never reads their output (matmul) or inputs (tanh: only
     # its output, and every input has the output's shape) leave them out of `saved`.
     keeps_output = True
@@ -103,6 +107,21 @@ class Function:
         return tuple(by_id.get(id(a), a) for a in kept)
 
     @property
+    def parents(self) -> tuple:
+        """One entry per forward input: its node, the leaf Tensor itself, or None."""
+        p1 = self._p1
+        return (self._p0,) if p1 is _ONE else self._p0 if p1 is _MANY else (self._p0, p1)
+
+    @parents.setter
+    def parents(self, parents: tuple) -> None:
+        if len(parents) == 1:
+            self._p0, self._p1 = parents[0], _ONE
+        elif len(parents) == 2:
+            self._p0, self._p1 = parents
+        else:
+            self._p0, self._p1 = tuple(parents), _MANY
+
+    @property
     def needs_input_grad(self) -> tuple[bool, ...]:
         """For each forward input: does it need a gradient?"""
         return tuple(p is not None for p in self.parents)
@@ -149,7 +168,7 @@ def apply_binary(cls: type, a: Any, b: Any) -> "Tensor":
     t.grad = None
     t.name = None
     if (pa is not None or pb is not None) and _grad_enabled:
-        ctx.parents = (pa, pb)
+        ctx._p0, ctx._p1 = pa, pb
         ctx.saved = (out, a, b) if cls.keeps_output else (_spec_only(ctx, out), a, b)
         ctx.seq = next(_seq)
         t.requires_grad = True
@@ -180,7 +199,7 @@ def apply_unary(cls: type, a: "Tensor") -> "Tensor":
     t.grad = None
     t.name = None
     if a.requires_grad and _grad_enabled:
-        ctx.parents = (a.grad_fn or a,)
+        ctx._p0, ctx._p1 = a.grad_fn or a, _ONE
         ctx.saved = (out, x if cls.keeps_inputs else None)
         ctx.seq = next(_seq)
         t.requires_grad = True
@@ -533,7 +552,8 @@ def _walk(roots: Sequence["Tensor"], root_grads: Sequence[Any], retain_graph: bo
                 in_grads = _backward_hooked(node, g, create_graph, hooks, wanted_nodes, captured)
             if not retain_graph:
                 node.saved = None
-            parents = node.parents
+            p1 = node._p1  # node.parents, without the property call
+            parents = (node._p0,) if p1 is _ONE else node._p0 if p1 is _MANY else (node._p0, p1)
             if len(in_grads) != len(parents):
                 raise _count_error(node, in_grads, saved)
             # NOTE: a parent newer than everything queued comes next anyway: walk to it
