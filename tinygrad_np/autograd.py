@@ -54,6 +54,9 @@ class Function:
     # Built-in arithmetic (+ - * /) takes a Python number beside a float array as a 0-d
     # array of that array's dtype: the same result under NumPy's rules, and cheaper.
     numbers_as_arrays = False
+    # An elementwise op can name its forward's NumPy ufunc instead of writing `forward`
+    # (`ufunc = np.add`): apply calls it directly, one Python call fewer per op (~5% of W3).
+    ufunc: Any = None
 
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> "Tensor":
@@ -83,6 +86,8 @@ class Function:
         return _output(ctx, out, tuple(arrays), tuple(parents), needs_grad)
 
     def forward(ctx, *args: Any, **params: Any) -> np.ndarray:  # noqa: N805
+        if ctx.ufunc is not None:
+            return ctx.ufunc(*args, **params)
         raise NotImplementedError(f"{type(ctx).__name__}.forward is not written")
 
     def backward(ctx, grad: Any) -> Any:  # noqa: N805
@@ -155,7 +160,7 @@ def apply_binary(cls: type, a: Any, b: Any) -> "Tensor":
         if (type(b) is float or type(b) is int) and cls.numbers_as_arrays:
             b = number_array(b, a)
     try:
-        out = cls.forward(ctx, a, b)
+        out = cls.forward(ctx, a, b) if cls.ufunc is None else cls.ufunc(a, b)
     except (ValueError, TypeError, IndexError) as error:
         raise _op_error(cls, error, [a, b]) from error
     if type(out) is not np.ndarray or _anomaly_enabled:
@@ -184,7 +189,7 @@ def apply_unary(cls: type, a: "Tensor") -> "Tensor":
     ctx = _new_object(cls)
     x = a.data
     try:
-        out = cls.forward(ctx, x)
+        out = cls.forward(ctx, x) if cls.ufunc is None else cls.ufunc(x)
     except (ValueError, TypeError, IndexError) as error:
         raise _op_error(cls, error, [x]) from error
     if type(out) is not np.ndarray or _anomaly_enabled:

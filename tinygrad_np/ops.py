@@ -1,9 +1,11 @@
 """The primitive ops: each forward sits beside its derivative.
 
 A backward rule reads `self.saved == (out, *inputs)` and returns one gradient
-per input. An op whose rule never reads its output says `keeps_output = False`,
-one that reads only its output `keeps_inputs = False`: `saved` then holds None
-there, and that memory is freed as soon as the user drops it. The walk calls a
+per input. An elementwise op whose forward is one NumPy ufunc names it instead
+(`ufunc = np.add`): the engine calls it with no Python frame in between. An op
+whose rule never reads its output says `keeps_output = False`, one that reads
+only its output `keeps_inputs = False`: `saved` then holds None there, and that
+memory is freed as soon as the user drops it. The walk calls a
 rule with NumPy arrays -- or, under create_graph, with Tensors wired into the
 graph -- so every rule is written with operators and the few two-way helpers
 below, and the same line serves first and higher order. Broadcasting is undone
@@ -113,24 +115,24 @@ def scatter_add(g: Any, index: Any, shape: tuple) -> Any:
 # ---------------------------------------------------------------- arithmetic
 class Add(Function):
     numbers_as_arrays = True
-    def forward(self, a, b): return a + b
+    ufunc = np.add
     def backward(self, g): return g, g
 
 
 class Sub(Function):
     numbers_as_arrays = True
-    def forward(self, a, b): return a - b
+    ufunc = np.subtract
     def backward(self, g): return g, (None if self.parents[1] is None else -g)
 
 
 class Neg(Function):
-    def forward(self, a): return -a
+    ufunc = np.negative
     def backward(self, g): return -g
 
 
 class Mul(Function):
     numbers_as_arrays = True
-    def forward(self, a, b): return a * b
+    ufunc = np.multiply
 
     def backward(self, g):
         _, a, b = self.saved
@@ -140,7 +142,7 @@ class Mul(Function):
 
 class Div(Function):
     numbers_as_arrays = True
-    def forward(self, a, b): return a / b
+    ufunc = np.true_divide
 
     def backward(self, g):
         _, a, b = self.saved
@@ -236,29 +238,29 @@ class Linear(Function):
 # --------------------------------------------------------------- elementwise
 class Exp(Function):
     keeps_inputs = False
-    def forward(self, a): return np.exp(a)
+    ufunc = np.exp
     def backward(self, g): return g * self.saved[0]
 
 
 class Log(Function):
-    def forward(self, a): return np.log(a)
+    ufunc = np.log
     def backward(self, g): return g / self.saved[1]
 
 
 class Sqrt(Function):
     keeps_inputs = False
-    def forward(self, a): return np.sqrt(a)
+    ufunc = np.sqrt
     def backward(self, g): return g / (2 * self.saved[0])
 
 
 class Abs(Function):
-    def forward(self, a): return np.abs(a)
+    ufunc = np.abs
     def backward(self, g): return g * np.sign(value(self.saved[1]))
 
 
 class Tanh(Function):
     keeps_inputs = False
-    def forward(self, a): return np.tanh(a)
+    ufunc = np.tanh
 
     def backward(self, g):
         out = self.saved[0]
