@@ -432,6 +432,18 @@ def test_an_array_no_backward_reads_is_freed_before_backward() -> None:
         gc.enable()
 
 
+def test_parents_list_one_entry_per_input_whatever_the_arity() -> None:
+    a, b, c = (f64(np.ones(2)) for _ in range(3))
+    constant = np.ones(2)
+    y = a.exp()
+    assert y.grad_fn.parents == (a,)
+    assert (y * constant).grad_fn.parents == (y.grad_fn, None)
+    assert (2.0 - b).grad_fn.parents == (None, b)
+    assert tg.concatenate([a, constant, b, c]).grad_fn.parents == (a, None, b, c)
+    assert a.sum(axis=0).grad_fn.parents == (a,)  # the general path (keyword params)
+    assert a.sum().grad_fn.needs_input_grad == (True,)
+
+
 def test_backward_frees_the_saved_arrays_unless_retained() -> None:
     x = f64(np.ones(3))
     y = x * 2
