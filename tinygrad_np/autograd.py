@@ -447,11 +447,13 @@ def sum_leading(grad: Any, lead: int) -> Any:
     # whose axis-0 reduction has a large fixed cost (W1's biases: 21 us -> 6 us each).
     rows = grad.size // grad.shape[-1]
     ones = _ones.get((rows, grad.dtype))
-    if ones is None:  # np.ones costs as much as the product on W5's 100 rows: kept
-        if len(_ones) >= 64:
-            _ones.clear()
-        ones = _ones[rows, grad.dtype] = np.ones(rows, grad.dtype)
-        ones.flags.writeable = False
+    if ones is None:
+        ones = np.ones(rows, grad.dtype)
+        if rows <= 65536:  # np.ones costs as much as the product on W5's 100 rows: kept
+            if len(_ones) >= 64:
+                _ones.clear()
+            ones.flags.writeable = False
+            _ones[rows, grad.dtype] = ones
     return ones @ grad.reshape((rows, grad.shape[-1]))
 
 
