@@ -265,6 +265,18 @@ def test_nll_loss_ignore_index_and_one_dimensional_input():
     np.testing.assert_allclose(single.item(), -log_softmax_ref(np.array([1.0, 2, 3]), 0)[1])
 
 
+def test_cross_entropy_ignore_index_inside_the_class_range():
+    logits = leaf([[1.0, 2.0, 3.0], [0.5, 0.1, -1.0], [2.0, 0.0, 1.0]])
+    logp = log_softmax_ref(logits.data, 1)
+    ignored = F.cross_entropy(logits, np.array([2, 1, 0]), ignore_index=1)  # one target is 1
+    np.testing.assert_allclose(ignored.item(), -(logp[0, 2] + logp[2, 0]) / 2, rtol=1e-15)
+    assert ignored.grad_fn.name != "CrossEntropyBackward"  # the general path drops it
+    absent = F.cross_entropy(logits, np.array([2, 0, 0]), ignore_index=1)  # 0 <= 1 <= 2, unused
+    assert absent.grad_fn.name == "CrossEntropyBackward"
+    np.testing.assert_allclose(absent.item(), -(logp[0, 2] + logp[1, 0] + logp[2, 0]) / 3,
+                               rtol=1e-15)
+
+
 def test_cross_entropy_extreme_logits_are_finite_and_exact():
     x = np.array([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 999.0], [1000.0, 1000.0, -1000.0]])
     target = np.array([1, 2, 0])

@@ -163,11 +163,9 @@ def apply_binary(cls: type, a: Any, b: Any) -> "Tensor":
         out = cls.forward(ctx, a, b) if cls.ufunc is None else cls.ufunc(a, b)
     except (ValueError, TypeError, IndexError) as error:
         raise _op_error(cls, error, [a, b]) from error
-    if type(out) is not np.ndarray or _anomaly_enabled:
+    if type(out) is not np.ndarray or _anomaly_enabled or (dtype := out.dtype).kind != "f":
         return _output(ctx, out, (a, b), (pa, pb), pa is not None or pb is not None)
-    ctx.out_dtype = dtype = out.dtype
-    if dtype.kind != "f":
-        return _output(ctx, out, (a, b), (pa, pb), pa is not None or pb is not None)
+    ctx.out_dtype = dtype
     t = _new_object(Tensor)
     t.data = out
     t.grad = None
@@ -192,13 +190,10 @@ def apply_unary(cls: type, a: "Tensor") -> "Tensor":
         out = cls.forward(ctx, x) if cls.ufunc is None else cls.ufunc(x)
     except (ValueError, TypeError, IndexError) as error:
         raise _op_error(cls, error, [x]) from error
-    if type(out) is not np.ndarray or _anomaly_enabled:
+    if type(out) is not np.ndarray or _anomaly_enabled or (dtype := out.dtype).kind != "f":
         return _output(ctx, out, (x,), ((a.grad_fn or a) if a.requires_grad else None,),
                        a.requires_grad)
-    ctx.out_dtype = dtype = out.dtype
-    if dtype.kind != "f":
-        return _output(ctx, out, (x,), ((a.grad_fn or a) if a.requires_grad else None,),
-                       a.requires_grad)
+    ctx.out_dtype = dtype
     t = _new_object(Tensor)
     t.data = out
     t.grad = None

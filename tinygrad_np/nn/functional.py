@@ -201,8 +201,10 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, weight: Any = None
     return _reduce(loss, reduction)
 
 
-def _class_targets(target: Any, x: Tensor, loss_name: str, ignore_index: int) -> np.ndarray:
-    """Integer class indices checked against the input's shape and class count."""
+def _class_targets(target: Any, x: Tensor, loss_name: str,
+                   ignore_index: int) -> tuple[np.ndarray, bool]:
+    """Integer class indices checked against the input's shape and class count, and
+    whether none of them is `ignore_index`."""
     t = np.asarray(target.data if isinstance(target, Tensor) else target)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{loss_name}: target must hold integer class indices, got dtype "
@@ -215,13 +217,16 @@ def _class_targets(target: Any, x: Tensor, loss_name: str, ignore_index: int) ->
                          f"not fit; input is (N, C) or (N, C, d1, ...) and target (N,) or "
                          f"(N, d1, ...), so target shape {expected} was expected")
     n_classes = x.shape[class_axis]
-    if not t.size or (t.min() >= 0 and t.max() < n_classes):  # two passes, not five
-        return t
+    if not t.size:
+        return t, True
+    lo, hi = t.min(), t.max()
+    if lo >= 0 and hi < n_classes:  # two passes, not five; the usual -100 is outside [lo, hi]
+        return t, not lo <= ignore_index <= hi or bool((t != ignore_index).all())
     bad = (t != ignore_index) & ((t < 0) | (t >= n_classes))
     if np.any(bad):
         raise ValueError(f"{loss_name}: target holds class index {t[bad].flat[0]}, outside "
                          f"[0, {n_classes}) for an input with {n_classes} classes")
-    return t
+    return t, False  # the targets outside [0, n_classes) are all ignore_index
 
 
 def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -100,  # noqa: A002
@@ -234,18 +239,13 @@ def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -1
     """
     _check_reduction(reduction, "nll_loss")
     x = _lift(input)
-    return _nll(x, _class_targets(target, x, "nll_loss", ignore_index), weight, ignore_index,
-                reduction)
+    t, every = _class_targets(target, x, "nll_loss", ignore_index)
+    return _nll(x, t, every, weight, ignore_index, reduction)
 
 
-def _none_ignored(t: np.ndarray, ignore_index: int) -> bool:
-    """True when no target equals ignore_index (by min/max first: the usual -100 is outside)."""
-    return not t.size or not t.min() <= ignore_index <= t.max() or bool((t != ignore_index).all())
-
-
-def _nll(x: Tensor, t: np.ndarray, weight: Any, ignore_index: int, reduction: str) -> Tensor:
-    """nll_loss on checked class targets."""
-    every = _none_ignored(t, ignore_index)
+def _nll(x: Tensor, t: np.ndarray, every: bool, weight: Any, ignore_index: int,
+         reduction: str) -> Tensor:
+    """nll_loss on checked class targets; `every`: none of them is ignore_index."""
     kept = True if every else t != ignore_index
     safe = t if every else np.where(kept, t, 0)
     if x.ndim == 1:
@@ -296,11 +296,10 @@ def cross_entropy(input: Any, target: Any, weight: Any = None,  # noqa: A002
         if reduction == "mean":
             return loss.sum() / (loss.size if loss.ndim else 1)
         return _reduce(loss, reduction)
-    t = _class_targets(target, x, "cross_entropy", ignore_index)
-    if x.ndim == 2 and len(t) and weight is None and reduction != "none" \
-            and _none_ignored(t, ignore_index):
+    t, every = _class_targets(target, x, "cross_entropy", ignore_index)
+    if x.ndim == 2 and len(t) and weight is None and reduction != "none" and every:
         return CrossEntropy.apply(x, t, mean=reduction == "mean")
-    return _nll(x.log_softmax(class_axis), t, weight, ignore_index, reduction)
+    return _nll(x.log_softmax(class_axis), t, every, weight, ignore_index, reduction)
 
 
 class CrossEntropy(Function):
