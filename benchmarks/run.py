@@ -43,11 +43,22 @@ TARGETS = {"W1": ("ratio", 1.20), "W2": ("ratio", 1.10), "W3": ("ratio", 2.5),
 TIMEOUT = 300  # seconds for one measurement
 
 
-def worker_env() -> dict:
-    """One thread everywhere; the OpenBLAS core-type overrides removed (they slow numpy)."""
+# NOTE: glibc gives freed heap back to the OS above a threshold that it raises the first
+# time a program frees a large block. `import torch` does that, so PyTorch's W1 step had
+# 0 page faults while NumPy by hand's had 82 (and ran 1.10 ms; with `import torch` added
+# to that same worker, 0.87 ms). Every worker gets the state that rule ends in instead:
+# mmap threshold at glibc's dynamic maximum (32 MiB), trim threshold twice that.
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(64 << 20)}
+
+
+def worker_env(malloc_defaults: bool = False) -> dict:
+    """One thread everywhere; the OpenBLAS core-type overrides removed (they slow numpy);
+    the same allocator thresholds for every framework (unless malloc_defaults)."""
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = "1"
+    if not malloc_defaults:
+        env.update(MALLOC_ENV)
     env.pop("OPENBLAS_CORETYPE", None)
     env.pop("OPENBLAS_L2_SIZE", None)
     env["PYTHONPATH"] = os.pathsep.join([str(HERE.parent), env.get("PYTHONPATH", "")])
@@ -72,13 +83,14 @@ def python_for(framework: str) -> str:
     return sys.executable
 
 
-def measure(framework: str, workload: str, extra: list[str]) -> dict:
+def measure(framework: str, workload: str, extra: list[str],
+            malloc_defaults: bool = False) -> dict:
     """Run one measurement in a fresh pinned process and return its JSON."""
     cmd = [*pin_prefix(), python_for(framework), str(HERE / "bench_worker.py"), framework,
            workload, *extra]
     try:
-        done = subprocess.run(cmd, env=worker_env(), capture_output=True, text=True,
-                              timeout=TIMEOUT)
+        done = subprocess.run(cmd, env=worker_env(malloc_defaults), capture_output=True,
+                              text=True, timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {TIMEOUT} s"}
     if done.returncode != 0:
@@ -136,7 +148,7 @@ def summarize(runs: dict, workloads: list[str], frameworks: list[str]) -> dict:
             if errors:
                 cell["error"] = errors[0]
             for key in ("seconds", "us_per_op", "peak_rss_mib", "rss_before_mib",
-                        "growth_mib", "rss_100_mib", "rss_end_mib"):
+                        "growth_mib", "rss_100_mib", "rss_end_mib", "page_faults"):
                 values = [r[key] for r in good if key in r]
                 if values:
                     best = key in ("seconds", "us_per_op")  # times; memory takes the median
@@ -165,7 +177,8 @@ def markdown(table: dict, frameworks: list[str], meta: dict) -> str:
     """The results as a Markdown table with the run's description above it."""
     lines = [f"Date: {meta['date']}  ", f"CPU: {meta['cpu']} (pinned to one core, one thread)  ",
              f"Python {meta['python']}, NumPy {meta['numpy']}, BLAS {meta['blas']}  ",
-             f"Versions: {meta['peers']}  ", f"Command: `{meta['command']}`", "",
+             f"Versions: {meta['peers']}  ", f"Command: `{meta['command']}`  ",
+             f"Allocator: {meta.get('malloc', 'glibc defaults')}", "",
              f"Each time: the best of {meta.get('reps', 5)} fresh processes; memory: their "
              "median; (ratio to NumPy by hand).", "",
              "| workload | unit | " + " | ".join(LABELS[f] for f in frameworks)
@@ -197,6 +210,9 @@ def markdown(table: dict, frameworks: list[str], meta: dict) -> str:
         title = f"{w} {WORKLOADS[w].title}"
         if w in ("W1", "W2", "W5"):
             row(title, "ms/step", "seconds", w, w, scale=1e3)
+            if w == "W1":  # the allocator's share: memory given back to the OS, touched again
+                row("W1 minor page faults per step", "faults", "page_faults", w, None,
+                    ratio=False, digits=2)
         elif w == "W3":
             row(title, "us/op", "us_per_op", w, w)
         elif w == "W4":
@@ -218,6 +234,9 @@ def main() -> None:
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS),
                         help=f"comma-separated, from {','.join(FRAMEWORKS)}")
     parser.add_argument("--check-only", action="store_true", help="run the correctness check only")
+    parser.add_argument("--malloc-defaults", action="store_true",
+                        help="leave glibc's allocator thresholds at their defaults in every "
+                        "worker (see MALLOC_ENV)")
     parser.add_argument("--render", metavar="JSON", help="print the table of a saved run "
                         "(e.g. benchmarks/results/latest.json) and exit")
     args = parser.parse_args()
@@ -262,7 +281,7 @@ def main() -> None:
             for fw in frameworks:  # interleaved: A B C A B C ...
                 if w not in SUPPORTS[fw]:
                     continue
-                result = measure(fw, w, extra)
+                result = measure(fw, w, extra, args.malloc_defaults)
                 runs.setdefault(w, {}).setdefault(fw, []).append(result)
                 note = result.get("error") or ", ".join(
                     f"{k}={result[k]:.4g}" for k in ("seconds", "peak_rss_mib", "growth_mib")
@@ -280,12 +299,15 @@ def main() -> None:
         "peers": ", ".join(f"{LABELS[f]} {envs[f].get('version', '')}".strip()
                            for f in frameworks if f in envs and f != "numpy") or "none",
         "command": command, "reps": reps, "quick": args.quick,
+        "malloc": "glibc defaults" if args.malloc_defaults else
+        " ".join(f"{k}={v}" for k, v in MALLOC_ENV.items()) + " in every worker",
     }
     meta["peers"] = ", ".join(f"{LABELS[f]} {v}" for f, v in versions(runs).items()
                               if f != "numpy") or meta["peers"]
     text = markdown(table, frameworks, meta)
     print("\n" + text)
-    full = not args.quick and args.reps is None and workloads == list(WORKLOADS) and \
+    full = not args.quick and args.reps is None and not args.malloc_defaults and \
+        workloads == list(WORKLOADS) and \
         frameworks == list(FRAMEWORKS)
     stem = "latest" if full else "partial"
     out = HERE / "results"

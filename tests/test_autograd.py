@@ -444,6 +444,41 @@ def test_parents_list_one_entry_per_input_whatever_the_arity() -> None:
     assert a.sum().grad_fn.needs_input_grad == (True,)
 
 
+def test_three_inputs_record_like_the_general_path() -> None:
+    # Function.apply's three-input path (Linear's x, weight, bias): every mix of Tensors,
+    # arrays, numbers and None gives the parents, saved arrays and gradients of the general path
+    x, w, b = f64(np.ones((2, 3))), f64(np.full((4, 3), 0.5)), f64(np.arange(4.0))
+    y = tg.nn.functional.linear(x, w, b)
+    assert y.grad_fn.parents == (x, w, b)
+    assert y.grad_fn.saved[0] is None and y.grad_fn.saved[1] is x.data  # keeps_output False
+    assert tg.nn.functional.linear(x, w).grad_fn.parents == (x, w, None)
+    h = x * 2
+    frozen = tg.Tensor(np.ones((4, 3)))
+    assert tg.nn.functional.linear(h, frozen, np.zeros(4)).grad_fn.parents == (h.grad_fn, None, None)
+    with tg.no_grad():
+        assert tg.nn.functional.linear(x, w, b).grad_fn is None
+
+    class ScaledAdd(tg.Function):  # a user's Function with a plain number third
+        @staticmethod
+        def forward(ctx, a, c, k):
+            ctx.k = k
+            return a + k * c
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, ctx.k * g, None
+
+    a, c = f64(np.ones(2)), f64(np.full(2, 3.0))
+    z = ScaledAdd.apply(a, c, 2.0)
+    assert z.grad_fn.parents == (a, c, None) and z.grad_fn.saved[3] == 2.0
+    np.testing.assert_array_equal(z.data, [7.0, 7.0])
+    z.sum().backward()
+    np.testing.assert_array_equal(a.grad.data, [1.0, 1.0])
+    np.testing.assert_array_equal(c.grad.data, [2.0, 2.0])
+    with pytest.raises(TypeError, match="ScaledAdd"):  # the same error as the general path
+        ScaledAdd.apply(a, c, "two")
+
+
 def test_backward_frees_the_saved_arrays_unless_retained() -> None:
     x = f64(np.ones(3))
     y = x * 2

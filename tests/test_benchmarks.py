@@ -8,6 +8,7 @@ checks them the same way before it times anything. No timing here.
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -92,3 +93,48 @@ def test_the_table_takes_the_best_time_and_the_median_memory():
                                           "ratio": 1.5}
     assert table["W4"]["tinygrad_np"]["seconds"] == 0.7
     assert table["W4"]["tinygrad_np"]["peak_rss_mib"] == 90.0
+
+
+def test_every_worker_gets_the_same_allocator_thresholds_and_one_thread():
+    import run  # benchmarks/run.py
+
+    env = run.worker_env()
+    assert env["MALLOC_MMAP_THRESHOLD_"] == str(32 << 20)
+    assert env["MALLOC_TRIM_THRESHOLD_"] == str(64 << 20)
+    assert env["OMP_NUM_THREADS"] == env["OPENBLAS_NUM_THREADS"] == "1"
+    plain = run.worker_env(malloc_defaults=True)  # --malloc-defaults: what the shell has
+    for var in run.MALLOC_ENV:
+        assert plain.get(var) == os.environ.get(var)
+
+
+def test_a_timing_reports_the_page_faults_of_its_best_block():
+    import mmap
+
+    import bench_worker
+
+    def touch_fresh_pages():  # 256 new pages from the OS on every call
+        m = mmap.mmap(-1, 256 * 4096)
+        view = np.frombuffer(m, np.uint8)
+        view[::4096] = 1
+        del view
+        m.close()
+
+    result = bench_worker.time_per_call(touch_fresh_pages, quick=True)
+    assert result["page_faults"] >= 256
+    assert result["user_seconds"] >= 0 and result["kernel_seconds"] >= 0
+    assert result["seconds"] == min(result["blocks"])
+
+
+def test_the_table_shows_the_allocator_and_w1_page_faults():
+    import run
+
+    runs = {"W1": {"numpy": [{"seconds": 1e-3, "page_faults": 0.0}],
+                   "tinygrad_np": [{"seconds": 1.1e-3, "page_faults": 2.0},
+                                   {"seconds": 1.2e-3, "page_faults": 4.0}]}}
+    table = run.summarize(runs, ["W1"], ["numpy", "tinygrad_np"])
+    meta = {"date": "d", "cpu": "c", "python": "p", "numpy": "n", "blas": "b", "peers": "-",
+            "command": "python benchmarks/run.py", "malloc": "MALLOC_X=1 in every worker"}
+    text = run.markdown(table, ["numpy", "tinygrad_np"], meta)
+    assert "Allocator: MALLOC_X=1 in every worker" in text
+    assert "| W1 minor page faults per step | faults | 0 | 3 |  |" in text
+    assert "1.1 (1.10x) | <= 1.2x met |" in text
