@@ -122,7 +122,7 @@ class BinaryCrossEntropy(Function):
 
     def backward(self, g: Any) -> tuple:
         _, x, y = self.saved
-        px, py = self.parents
+        px, py = self._p0, self._p1
         grad_x = grad_y = None
         if px is not None:
             if isinstance(x, Tensor):
