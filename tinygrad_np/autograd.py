@@ -162,10 +162,11 @@ def apply_binary(cls: type, a: Any, b: Any) -> "Tensor":
     else:
         pb = None
         if (type(b) is float or type(b) is int) and cls.numbers_as_arrays:
-            # NOTE: number_array's cache hit, inline for `tensor op number` (W3: -1.8% instrs)
+            # NOTE: number_array's cache hit, inline for `tensor op number` (W3: -1.8% instrs);
+            # the same test it makes, so a miss or any other operand takes the call
             hit = _number_arrays.get(id(b))
-            b = hit[2] if hit is not None and hit[0] is b and hit[1] is getattr(a, "dtype", None) \
-                else number_array(b, a)
+            b = hit[2] if hit is not None and hit[0] is b and type(a) is np.ndarray \
+                and hit[1] is a.dtype else number_array(b, a)
     try:
         out = cls.forward(ctx, a, b) if cls.ufunc is None else cls.ufunc(a, b)
     except (ValueError, TypeError, IndexError) as error:
