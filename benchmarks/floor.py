@@ -1,8 +1,8 @@
 """How low can a Python autograd go? `python benchmarks/floor.py`
 
 A minimal engine with tinygrad_np's structure -- one node object and one tensor
-object per recorded op, saved arrays in a tuple, a backward walk that follows
-the chain, the same arithmetic (constants as 0-d arrays, tanh' as g - g*y*y) --
+object per recorded op, the parent in a slot, saved arrays in a tuple, a backward
+walk that follows the chain, the same arithmetic (constants as 0-d arrays, tanh' as g - g*y*y) --
 and none of its features: no anomaly mode, hooks, create_graph, broadcasting,
 in-place checks, error messages or shapes kept for pictures. It runs W3's loop
 (and W4's long chain) beside tinygrad_np and hand-written NumPy in this one
@@ -35,16 +35,16 @@ class T:
 
 
 class Node:
-    __slots__ = ("parents", "saved")
+    __slots__ = ("parent", "saved")  # one parent slot, no tuple: every op here has one input
 
 
-def _record(cls: type, out: np.ndarray, parents: tuple, saved: tuple) -> T:
+def _record(cls: type, out: np.ndarray, parent: object, saved: tuple) -> T:
     t = _new(T)
     t.data = out
     node = None
-    if any(p is not None for p in parents):
+    if parent is not None:
         node = _new(cls)
-        node.parents, node.saved = parents, saved
+        node.parent, node.saved = parent, saved
     t.grad_fn, t.requires_grad = node, node is not None
     return t
 
@@ -67,13 +67,13 @@ class Tanh(Node):
         return g - g * y * y  # tinygrad_np's formula
 
 
-def mul(a: T, c: np.ndarray) -> T: return _record(Mul, a.data * c, (_parent(a),), (None, c))
-def add(a: T, c: np.ndarray) -> T: return _record(Add, a.data + c, (_parent(a),), ())
+def mul(a: T, c: np.ndarray) -> T: return _record(Mul, a.data * c, _parent(a), (None, c))
+def add(a: T, c: np.ndarray) -> T: return _record(Add, a.data + c, _parent(a), ())
 
 
 def tanh(a: T) -> T:
     out = np.tanh(a.data)
-    return _record(Tanh, out, (_parent(a),), (out,))
+    return _record(Tanh, out, _parent(a), (out,))
 
 
 def minimal_chain(x0: np.ndarray, iterations: int) -> np.ndarray:
@@ -88,7 +88,7 @@ def minimal_chain(x0: np.ndarray, iterations: int) -> np.ndarray:
     while node is not None:  # a chain: each node has one parent
         g = node.backward(g)
         node.saved = None
-        parent = node.parents[0]
+        parent = node.parent
         node = parent if isinstance(parent, Node) else None
     return g
 
