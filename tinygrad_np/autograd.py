@@ -600,17 +600,18 @@ def _walk(roots: Sequence["Tensor"], root_grads: Sequence[Any], retain_graph: bo
                 shape = (saved[i] if saved[i] is not None else saved[0]).shape  # keeps_inputs
                 if type(gi) is not np.ndarray or gi.shape != shape:
                     gi = _fit_grad(gi, shape, node, i - 1)
-                if parent is follow:
-                    follow_g = follow_g + gi
-                elif parent in grads:
-                    grads[parent] = grads[parent] + gi
-                elif isinstance(parent, Tensor):  # a leaf
-                    grads[parent] = gi
+                if not isinstance(parent, Function):  # a leaf Tensor
+                    grads[parent] = grads[parent] + gi if parent in grads else gi
                 # NOTE: a node met for the first time keeps its output's shape for pictures:
                 # the tuple the check above made (a spec tuple per node cost 8% of W3).
+                # A node in `grads` is in the heap: one newer than all queued is new.
                 elif follow is None and (not heap or parent.seq > -heap[0][0]):
                     follow, follow_g = parent, gi
                     parent.out_shape = shape
+                elif parent is follow:
+                    follow_g = follow_g + gi
+                elif parent in grads:
+                    grads[parent] = grads[parent] + gi
                 else:
                     parent.out_shape = shape
                     grads[parent] = gi
