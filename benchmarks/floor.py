@@ -1,15 +1,15 @@
 """How low can a Python autograd go? `python benchmarks/floor.py`
 
 A minimal engine with tinygrad_np's structure -- one node object and one tensor
-object per recorded op, the parent in a slot, saved arrays in a tuple, a backward
-walk that follows the chain, the same arithmetic (constants as 0-d arrays, tanh' as g - g*y*y) --
-and none of its features: no anomaly mode, hooks, create_graph, broadcasting,
-in-place checks, error messages or shapes kept for pictures. It runs W3's loop
-(and W4's long chain) beside tinygrad_np and hand-written NumPy in this one
-process, pinned to one core, so the three share the machine's state. What it shows: the
-part of tinygrad_np's cost that any engine of Python objects pays anyway.
-In-process times run lower than the harness's fresh processes; compare ratios
-within this script's output only.
+object per recorded op, the parent in a slot, saved arrays in a tuple, a
+backward walk that follows the chain, the same arithmetic (constants as 0-d
+arrays, tanh' as g - g*y*y) -- and none of its features: no anomaly mode, hooks,
+create_graph, broadcasting, in-place checks, error messages or shapes kept for
+pictures. It runs W3's loop (and W4's long chain) beside tinygrad_np and
+hand-written NumPy in this one process, pinned to one core, so the three share
+the machine's state. What it shows: the part of tinygrad_np's cost that any
+engine of Python objects pays anyway. In-process times run lower than the
+harness's fresh processes; compare ratios within this script's output only.
 """
 from __future__ import annotations
 
