@@ -307,8 +307,7 @@ def main() -> None:
     text = markdown(table, frameworks, meta)
     print("\n" + text)
     full = not args.quick and args.reps is None and not args.malloc_defaults and \
-        workloads == list(WORKLOADS) and \
-        frameworks == list(FRAMEWORKS)
+        workloads == list(WORKLOADS) and frameworks == list(FRAMEWORKS)
     stem = "latest" if full else "partial"
     out = HERE / "results"
     out.mkdir(exist_ok=True)
