@@ -24,7 +24,7 @@ def _restore_global_state():
     import tinygrad_np as tg
     from tinygrad_np import autograd
 
-    tensor = sys.modules["tinygrad_np.tensor"]  # (tg.tensor is the constructor function)
+    tensor = sys.modules["tinygrad_np._tensor"]
 
     dtype, rng, errors = tg.get_default_dtype(), tensor.default_generator(), np.geterr()
     yield

@@ -75,16 +75,15 @@ def test_backward_inf_from_sqrt_at_zero_names_the_op_and_where_it_was_created():
 
 
 def test_composite_ops_report_the_users_line_not_library_internals():
-    x = tg.tensor([1.0, 1.0], requires_grad=True)
+    x = tg.tensor([1.0], requires_grad=True)
     with pytest.raises(AnomalyError) as info:
         with tg.detect_anomaly():
             line = line_after()
-            spread = x.std()  # std = var().sqrt(), written in tensor.py; 0 here
-            spread.backward()  # so sqrt's derivative is inf
+            x.var(ddof=1)  # a composite written in _tensor.py: 0 * (1 / 0) inside it
     message = str(info.value)
-    assert message.startswith("SqrtBackward returned inf")
+    assert message.startswith("Mul produced NaN in its forward output")
     assert f"{THIS_FILE}:{line}" in message
-    assert "tinygrad_np/tensor.py" not in message.replace("\\", "/")
+    assert "tinygrad_np/_tensor.py" not in message.replace("\\", "/")
 
 
 def test_the_graph_highlights_the_anomalous_op():
@@ -113,7 +112,7 @@ def test_the_graph_highlights_the_anomalous_op():
 
 
 def test_off_by_default_no_checks_no_tracebacks_and_state_restored():
-    assert autograd._anomaly_enabled is False and check_backward not in autograd._walk_hooks
+    assert not tg.is_anomaly_enabled() and check_backward not in autograd._walk_hooks
     x = tg.tensor([-1.0, 0.0], requires_grad=True)
     y = x.log().sum()  # NaN and -inf, silently, like NumPy
     y.backward()
@@ -121,12 +120,12 @@ def test_off_by_default_no_checks_no_tracebacks_and_state_restored():
     with pytest.raises(AnomalyError):
         with tg.detect_anomaly():
             x.log()
-    assert autograd._anomaly_enabled is False and check_backward not in autograd._walk_hooks
+    assert not tg.is_anomaly_enabled() and check_backward not in autograd._walk_hooks
     with tg.detect_anomaly():
         with tg.detect_anomaly():
             pass
-        assert autograd._anomaly_enabled is True  # the outer block is still on
-    assert autograd._anomaly_enabled is False
+        assert tg.is_anomaly_enabled()  # the outer block is still on
+    assert not tg.is_anomaly_enabled()
 
 
 def test_finite_computations_give_the_same_results_inside_and_outside():

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_np as tg
-from tinygrad_np import autograd
+from tinygrad_np import autograd, function
 from tinygrad_np.testing import gradcheck, gradgradcheck
 from tinygrad_np.testing.strategies import arrays, broadcastable_shapes, shapes, tensors
 
@@ -422,12 +422,12 @@ def test_an_array_no_backward_reads_is_freed_before_backward() -> None:
         del h
         assert product() is None
         matmul = y.grad_fn.parents[0]
-        assert autograd.output_spec(matmul) == ((2, 4), np.float64)  # pictures keep shapes
+        assert function.output_spec(matmul) == ((2, 4), np.float64)  # pictures keep shapes
         y.sum().backward()
         slope = 1 - np.tanh(0.3) ** 2
         np.testing.assert_allclose(x.grad.data, np.full((2, 3), 0.4 * slope))
         np.testing.assert_allclose(w.grad.data, np.full((3, 4), 2 * slope))
-        assert autograd.output_spec(matmul) == ((2, 4), np.float64)
+        assert function.output_spec(matmul) == ((2, 4), np.float64)
     finally:
         gc.enable()
 
@@ -444,9 +444,9 @@ def test_parents_list_one_entry_per_input_whatever_the_arity() -> None:
     assert a.sum().grad_fn.needs_input_grad == (True,)
 
 
-def test_three_inputs_record_like_the_general_path() -> None:
-    # Function.apply's three-input path (Linear's x, weight, bias): every mix of Tensors,
-    # arrays, numbers and None gives the parents, saved arrays and gradients of the general path
+def test_three_input_ops_record_every_input() -> None:
+    # Linear (x, weight, bias) and a user Function of three inputs: every mix of Tensors,
+    # arrays, numbers and None gives the right parents, saved arrays and gradients
     x, w, b = f64(np.ones((2, 3))), f64(np.full((4, 3), 0.5)), f64(np.arange(4.0))
     y = tg.nn.functional.linear(x, w, b)
     assert y.grad_fn.parents == (x, w, b)
@@ -490,7 +490,7 @@ def test_backward_frees_the_saved_arrays_unless_retained() -> None:
     assert all(n.saved is not None for n in nodes)
     z.backward()
     assert all(n.saved is None for n in nodes)
-    assert autograd.output_spec(y.grad_fn) == ((3,), np.float64)
+    assert function.output_spec(y.grad_fn) == ((3,), np.float64)
     np.testing.assert_allclose(x.grad.data, 2 * 2 * (np.exp(2.0) * 3))
 
 

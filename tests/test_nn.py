@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_np as tg
-from tinygrad_np import autograd, nn
+from tinygrad_np import nn, versions
 from tinygrad_np.testing import gradcheck
 from tinygrad_np.testing.strategies import arrays
 
@@ -163,7 +163,7 @@ def test_zero_grad_train_eval():
 def test_forward_span_covers_the_nodes_a_module_created():
     model = AutoEncoder()
     x = tg.ones(2, 3, requires_grad=True)
-    before = autograd.next_seq()
+    before = versions.next_seq()
     out = model(x)
     start, end = model._forward_span
     assert before < start < out.grad_fn.seq < end

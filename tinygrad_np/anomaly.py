@@ -1,9 +1,11 @@
 """Anomaly mode: find the first op whose forward output or backward gradient is NaN/inf.
 
-Off by default: `Function.apply` tests one global flag per op. Inside
-`with tg.detect_anomaly():` every op also records where the user's code created
-it, and checks its output; a walk hook checks every gradient an op returns.
-The error carries the offending node, so `tg.viz.draw_graph` can show it.
+Off by default: an op tests its thread's mode, one value (`grad_mode`). Inside
+`with tg.detect_anomaly():` every op in that thread also records where the user's
+code created it, runs with NumPy's warnings silenced (the error is the message),
+and checks its output; a walk hook checks every gradient an op returns during a
+backward in that thread. The error carries the offending node, so
+`tg.viz.draw_graph` can show it.
 """
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_np import autograd
-from tinygrad_np.tensor import Tensor
+from tinygrad_np import grad_mode
+from tinygrad_np.autograd import HookHandle, register_walk_hook
+from tinygrad_np.function import array_of, make_tensor, output_spec, parent_slots
+from tinygrad_np.versions import next_seq
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _SHOWN_FRAMES = 6
@@ -75,14 +79,9 @@ def _where(node: Any) -> str:
             f"  traceback of the creation (most recent call last):\n{trace}")
 
 
-def _array(x: Any) -> Any:
-    """The ndarray behind a Tensor (gradients are Tensors under create_graph)."""
-    return x.data if isinstance(x, Tensor) else x
-
-
 def _bad(array: Any) -> str | None:
     """'NaN' or 'inf' when a floating array holds one, else None."""
-    array = _array(array)
+    array = array_of(array)  # gradients are Tensors under create_graph
     if isinstance(array, (np.generic, float, complex)):  # backward may return numpy scalars
         array = np.asarray(array)
     if not isinstance(array, np.ndarray) or array.dtype.kind not in "fc":
@@ -95,12 +94,12 @@ def _bad(array: Any) -> str | None:
 
 
 def _shapes(arrays: Any) -> str:
-    return ", ".join(str(np.shape(_array(a))) for a in arrays) or "none"
+    return ", ".join(str(np.shape(array_of(a))) for a in arrays) or "none"
 
 
 def _input_shapes(node: Any) -> str:
     """The inputs' shapes; an input the op did not keep has its output's shape."""
-    out, *inputs = node.saved
+    out, *inputs = node.saved[:1 + len(node.parents)]
     return _shapes(out if a is None else a for a in inputs)
 
 
@@ -116,9 +115,10 @@ def check_forward(node: Any, out: np.ndarray, inputs: list, parents: list) -> No
     if not kind:
         return
     # wire the node into the graph so the picture can show it and what led to it
-    node.parents, node.saved, node.seq = tuple(parents), (out, *inputs), autograd.next_seq()
+    node.parent0, node.parent1 = parent_slots(tuple(parents))
+    node.saved, node.seq = (out, *inputs), next_seq()
     node.anomaly = f"forward output holds {kind}"
-    tensor = autograd._make(out, node)
+    tensor = make_tensor(out, node)
     bad_inputs = [i for i, a in enumerate(inputs) if _bad(a)]
     cause = (f"its input {bad_inputs[0]} already held {_bad(inputs[bad_inputs[0]])} "
              "(bad data, or an op outside detect_anomaly())" if bad_inputs else
@@ -132,7 +132,10 @@ def check_forward(node: Any, out: np.ndarray, inputs: list, parents: list) -> No
 
 
 def check_backward(node: Any, grad_out: Any, grads_in: tuple) -> None:
-    """Walk hook: raise AnomalyError if the op's backward returned a NaN/inf gradient."""
+    """Walk hook: raise AnomalyError if the op's backward returned a NaN/inf gradient
+    (in a thread that is in anomaly mode)."""
+    if not grad_mode.is_anomaly_enabled():
+        return
     for i, g in enumerate(grads_in):
         kind = _bad(g)
         if not kind:
@@ -145,7 +148,7 @@ def check_backward(node: Any, grad_out: Any, grads_in: tuple) -> None:
         raise AnomalyError(
             f"{node.name} returned {kind} in the gradient of its input {i}; {cause}.\n"
             f"  op: {node.name}, input shapes {_input_shapes(node)}, "
-            f"output shape {autograd.output_spec(node)[0]}\n"
+            f"output shape {output_spec(node)[0]}\n"
             f"{_where(node)}{_hint(node)}\n"
             "  see it: tg.viz.draw_graph(loss, highlight=err.node) marks this op in red",
             node, "backward", kind)
@@ -161,11 +164,10 @@ class detect_anomaly:  # noqa: N801 (PyTorch's name)
     """
 
     def __enter__(self) -> "detect_anomaly":
-        self._previous = autograd._anomaly_enabled
-        autograd._anomaly_enabled = True
-        autograd._walk_hooks.append(check_backward)
+        self._token = grad_mode.enter_mode(grad_mode.current_mode() | grad_mode.ANOMALY)
+        self._hook: HookHandle = register_walk_hook(check_backward)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        autograd._anomaly_enabled = self._previous
-        autograd._walk_hooks.remove(check_backward)
+        grad_mode.exit_mode(self._token)
+        self._hook.remove()

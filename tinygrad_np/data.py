@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from tinygrad_np.tensor import Tensor, default_generator
+from tinygrad_np._tensor import Tensor, default_generator
 
 __all__ = ["DataLoader"]
 

@@ -19,21 +19,23 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from tinygrad_np.autograd import enable_grad, mark_modified, number_array
+from tinygrad_np.function import number_array
+from tinygrad_np.grad_mode import enable_grad
+from tinygrad_np.versions import mark_modified
 from tinygrad_np.nn.module import reset_grads
-from tinygrad_np.tensor import Tensor
+from tinygrad_np._tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 
 
-def _plain(value: Any) -> Any:
+def _python_value(value: Any) -> Any:
     """A hyperparameter as a Python value (weights files hand back 0-d or 1-d arrays)."""
     if isinstance(value, np.ndarray):
         return value.item() if value.ndim == 0 else tuple(v.item() for v in value)
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, list):
-        return tuple(_plain(v) for v in value)
+        return tuple(_python_value(v) for v in value)
     return value
 
 
@@ -175,7 +177,7 @@ class Optimizer:
                 raise ValueError(f"{name}.load_state_dict: param group {g} has {len(ids)} "
                                  f"parameters in the state dict, {len(group['params'])} here")
             index_to_param.update(zip(ids, group["params"], strict=True))
-            options = {k: _plain(v) for k, v in saved.items() if k != "params"}
+            options = {k: _python_value(v) for k, v in saved.items() if k != "params"}
             if set(options) != set(self.defaults):
                 raise ValueError(f"{name}.load_state_dict: param group {g} has options "
                                  f"{sorted(options)}, expected {sorted(self.defaults)}; was "
@@ -202,7 +204,7 @@ class Optimizer:
         state = {}
         for key, value in saved.items():
             if key == "step":
-                state[key] = int(_plain(value))
+                state[key] = int(_python_value(value))
                 continue
             array = np.asarray(value)
             if array.shape != p.data.shape:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_np.tensor import Tensor
+from tinygrad_np._tensor import Tensor
 
 __all__ = ["save", "load", "WeightsFileError"]
 

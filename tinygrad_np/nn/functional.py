@@ -2,8 +2,8 @@
 
 Everything here is a composite of Tensor ops, so gradients come from the
 primitives -- except `binary_cross_entropy`, whose clamped logs need PyTorch's
-fused derivative to stay finite at 0 and 1 (see `BinaryCrossEntropy`), and the
-common case of `cross_entropy`, one node for speed (see `CrossEntropy`).
+fused derivative to stay finite at 0 and 1 (see `ops.BinaryCrossEntropy`), and the
+common case of `cross_entropy`, one node for speed (see `ops.CrossEntropy`).
 Inputs may be Tensors or ndarrays; targets that need no gradient are cast to
 the input's dtype, so a float32 model keeps float32 losses.
 
@@ -20,11 +20,9 @@ from typing import Any
 import numpy as np
 
 from tinygrad_np import ops
-from tinygrad_np.autograd import Function, number_array
-from tinygrad_np.tensor import Tensor, maximum, where
+from tinygrad_np._tensor import Tensor, where
 
 _REDUCTIONS = ("mean", "sum", "none")
-_BCE_EPS = 1e-12  # PyTorch's floor for x * (1 - x) in binary_cross_entropy's derivative
 
 
 # ------------------------------------------------------------------ helpers
@@ -108,42 +106,6 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:  # noq
     return _reduce(diff * diff, reduction)
 
 
-class BinaryCrossEntropy(Function):
-    """-(y log x + (1 - y) log(1 - x)) with each log clamped at -100, elementwise.
-
-    NOTE: a fused op, not a composite: the derivative of the clamped logs is 0/0
-    at x = 0 or 1, so we use PyTorch's (x - y) / max(x (1 - x), 1e-12), which is
-    finite everywhere and equals the true derivative inside (0, 1).
-    """
-
-    def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        log_1mx, log_x = _clamped_logs(x)
-        return (y - number_array(1, y)) * log_1mx - y * log_x
-
-    def backward(self, g: Any) -> tuple:
-        _, x, y = self.saved
-        px, py = self._p0, self._p1
-        grad_x = grad_y = None
-        if px is not None:
-            if isinstance(x, Tensor):
-                grad_x = g * (x - y) / maximum(x * (1 - x), _BCE_EPS)
-            else:
-                grad_x = g * (x - y) / np.maximum(x - x * x, number_array(_BCE_EPS, x))
-        if py is not None:  # d/dy = clamped log(1 - x) - clamped log(x)
-            log_1mx, log_x = _clamped_logs(x)
-            grad_y = g * (log_1mx - log_x)
-        return grad_x, grad_y
-
-
-def _clamped_logs(x: Any) -> tuple:
-    """(log(1 - x), log(x)), each clamped at -100 as PyTorch's BCE does; arrays or Tensors."""
-    if isinstance(x, Tensor):
-        return (1 - x).log().clip(lo=-100.0), x.log().clip(lo=-100.0)
-    floor = number_array(-100.0, x)
-    with np.errstate(divide="ignore"):
-        return np.maximum(np.log1p(-x), floor), np.maximum(np.log(x), floor)
-
-
 def binary_cross_entropy(input: Any, target: Any, weight: Any = None,  # noqa: A002
                          reduction: str = "mean") -> Tensor:
     """BCE on probabilities in [0, 1]; logs clamped at -100 like PyTorch (finite at 0 and 1).
@@ -161,7 +123,7 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any = None,  # noqa: A
             raise ValueError(f"binary_cross_entropy: every {what} element must lie in [0, 1], "
                              f"found {bad}; for raw scores use "
                              "binary_cross_entropy_with_logits / BCEWithLogitsLoss")
-    loss = BinaryCrossEntropy.apply(x, y)
+    loss = ops.BinaryCrossEntropy.apply(x, y)
     if weight is not None:
         loss = loss * _float_target(weight, x)
     return _reduce(loss, reduction)
@@ -270,6 +232,8 @@ def _nll(x: Tensor, t: np.ndarray, every: bool, weight: Any, ignore_index: int,
     loss = -(picked * scale)
     if reduction == "mean":
         denominator = scale.sum() if w is not None else float(np.sum(kept))
+        if not denominator:  # every target ignored: NaN, with zero gradients (PyTorch's result)
+            return loss.sum() * 0.0 + np.nan
         return loss.sum() / denominator
     return _reduce(loss, reduction)
 
@@ -298,34 +262,5 @@ def cross_entropy(input: Any, target: Any, weight: Any = None,  # noqa: A002
         return _reduce(loss, reduction)
     t, every = _class_targets(target, x, "cross_entropy", ignore_index)
     if x.ndim == 2 and len(t) and weight is None and reduction != "none" and every:
-        return CrossEntropy.apply(x, t, mean=reduction == "mean")
+        return ops.CrossEntropy.apply(x, t, mean=reduction == "mean")
     return _nll(x.log_softmax(class_axis), t, every, weight, ignore_index, reduction)
-
-
-class CrossEntropy(Function):
-    """Mean (or sum) over rows of -log_softmax(x)[row, t[row]]; x (N, C), t (N,) ints.
-
-    NOTE: one node where log_softmax + pick + negate + reduce recorded four; the
-    derivative is (softmax(x) - onehot(t)) * g / N, as PyTorch's fused kernels have it.
-    """
-
-    def forward(self, x: np.ndarray, t: np.ndarray, mean: bool) -> np.ndarray:
-        self.mean = mean
-        self.shift = ops.stable_shift(x, 1)
-        shifted = x - self.shift
-        self.log_sum = np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # (N, 1): small
-        picked = shifted[np.arange(len(t)), t] - self.log_sum[:, 0]
-        return np.asarray(-picked.mean() if mean else -picked.sum())
-
-    def backward(self, g: Any) -> tuple:
-        _, x, t = self.saved
-        scale = g / len(t) if self.mean else g
-        rows = np.arange(len(t))
-        if isinstance(x, Tensor):  # create_graph: softmax as Tensor ops, differentiable again
-            onehot = np.zeros(x.shape, x.dtype)
-            onehot[rows, t] = 1
-            return (x.softmax(1) - onehot) * scale, None
-        grad = np.exp((x - self.shift) - self.log_sum)
-        grad[rows, t] -= 1
-        grad *= scale
-        return grad, None

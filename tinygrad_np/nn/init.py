@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_np.tensor import Tensor, default_generator
+from tinygrad_np._tensor import Tensor, default_generator
 
 _GAINS = {"linear": 1.0, "identity": 1.0, "conv1d": 1.0, "conv2d": 1.0, "conv3d": 1.0,
           "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0), "selu": 3.0 / 4.0}

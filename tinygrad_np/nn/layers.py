@@ -10,7 +10,7 @@ from tinygrad_np import ops
 from tinygrad_np.nn import functional as F
 from tinygrad_np.nn import init
 from tinygrad_np.nn.module import Module, Parameter
-from tinygrad_np.tensor import Tensor, get_default_dtype
+from tinygrad_np._tensor import Tensor, get_default_dtype
 
 
 class Linear(Module):

@@ -11,7 +11,7 @@ from typing import Any
 
 from tinygrad_np.nn import functional as F
 from tinygrad_np.nn.module import Module
-from tinygrad_np.tensor import Tensor
+from tinygrad_np._tensor import Tensor
 
 
 class _Loss(Module):

@@ -11,9 +11,9 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
-from tinygrad_np import autograd
-from tinygrad_np.autograd import next_seq
-from tinygrad_np.tensor import Tensor
+from tinygrad_np import versions
+from tinygrad_np.versions import next_seq
+from tinygrad_np._tensor import Tensor
 
 # Callables run as observer(module, output) after every Module.__call__ (used by summary()).
 _call_observers: list[Callable[["Module", Any], None]] = []
@@ -60,7 +60,7 @@ class Module:
     ['fc.weight', 'fc.bias']
 
     Calling a module runs `forward` and records `self._forward_span = (start, end)`,
-    two `autograd.next_seq()` values taken before and after: the graph nodes whose
+    two `versions.next_seq()` values taken before and after: the graph nodes whose
     `seq` lies strictly between them were created inside this module's forward
     (nested modules included). `tg.viz` uses it to draw one cluster per module.
     """
@@ -329,7 +329,7 @@ def reset_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
             p.grad = Tensor(np.zeros_like(p.grad.data))
         else:
             p.grad.data[...] = 0
-            autograd.mark_modified(p.grad.data)  # a graph that saved this grad can't backward
+            versions.mark_modified(p.grad.data)  # a graph that saved this grad can't backward
 
 
 def _check_value(name: str, value: Any, param: Parameter) -> tuple[str, Any]:

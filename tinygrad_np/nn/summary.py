@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_np.autograd import no_grad
+from tinygrad_np.grad_mode import no_grad
 from tinygrad_np.nn import module as _module
 from tinygrad_np.nn.module import Module
-from tinygrad_np.tensor import Tensor, get_default_dtype
+from tinygrad_np._tensor import Tensor, get_default_dtype
 
 
 @dataclass

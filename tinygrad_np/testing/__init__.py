@@ -18,8 +18,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from tinygrad_np.autograd import enable_grad, grad
-from tinygrad_np.tensor import Tensor
+from tinygrad_np.autograd import grad
+from tinygrad_np.grad_mode import enable_grad
+from tinygrad_np._tensor import Tensor
 
 __all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
 

@@ -6,8 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_np import autograd, ops
-from tinygrad_np.tensor import Tensor
+from tinygrad_np import ops
+from tinygrad_np.autograd import HookHandle, register_walk_hook
+from tinygrad_np._tensor import Tensor
 
 # matplotlib's viridis at 17 evenly spaced points (perceptually uniform, colour-blind safe);
 # linear interpolation between them is visually indistinguishable from the full table.
@@ -55,8 +56,9 @@ def _record(node: Any, grad_out: Any, grads_in: tuple) -> None:
     if isinstance(node, ops.ReLU):
         node.dead_units = dead_units(np.asarray(saved[0]))
     # constant inputs lose their shapes when backward frees `saved`; keep them for the picture
+    parents = node.parents
     node.constant_inputs = {i: constant_facts(a)
-                            for i, (p, a) in enumerate(zip(node.parents, saved[1:], strict=True))
+                            for i, (p, a) in enumerate(zip(parents, saved[1:], strict=False))
                             if p is None and isinstance(a, (np.ndarray, np.generic, float, int))}
 
 
@@ -78,11 +80,11 @@ class record_gradients:  # noqa: N801 (a context manager, like no_grad)
     """
 
     def __enter__(self) -> "record_gradients":
-        autograd._walk_hooks.append(_record)
+        self._hook: HookHandle = register_walk_hook(_record)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        autograd._walk_hooks.remove(_record)
+        self._hook.remove()
 
 
 class Scale:

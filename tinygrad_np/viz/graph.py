@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from tinygrad_np import ops
-from tinygrad_np.autograd import Function, output_spec
-from tinygrad_np.tensor import Tensor
+from tinygrad_np.function import Function, output_spec
+from tinygrad_np._tensor import Tensor
 from tinygrad_np.viz import dot, gradients, modules
 from tinygrad_np.viz.render import ModelGraph
 

@@ -1,14 +1,21 @@
 """Tensor: a NumPy array with a place in the autograd graph.
 
-Each op method is one line that hands the work to a primitive in `ops.py`, or a
+Each op method is one line that hands the work to a primitive in `ops/`, or a
 short composite of other Tensor methods (those need no derivative of their own).
+
+The module is `_tensor` (as PyTorch's `torch/_tensor.py`) so that `tg.tensor` is the
+constructor function. Tensor and the op machinery (`function`, `ops`) need each
+other: they are imported at the bottom, the one import circle of the package.
 """
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any, Iterator, Sequence
 
 import numpy as np
+
+from tinygrad_np import grad_mode, versions
 
 _default_dtype = np.dtype(np.float32)
 _rng = np.random.default_rng()
@@ -178,7 +185,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory, never requires grad)."""
-        return autograd._make(self.data, None)
+        return make_tensor(self.data, None)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set requires_grad in place on a leaf; returns self."""
@@ -193,6 +200,30 @@ class Tensor:
         """Keep this non-leaf tensor's gradient in `.grad` after backward."""
         if self.grad_fn is not None:
             autograd.retain_grad(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        """True for a non-leaf whose `.grad` backward will fill (see `retain_grad`)."""
+        return self.grad_fn is not None and autograd.retains_grad(self)
+
+    # NOTE: nothing here recurses into the graph, however long it is.
+    def __reduce_ex__(self, protocol: Any) -> tuple:
+        """Pickling keeps data, requires_grad and name and drops the graph, as PyTorch's does."""
+        return _rebuild_tensor, (type(self), self.data, self.requires_grad, self.name)
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """A copy of a leaf (data, requires_grad, name, grad); a non-leaf refuses, as PyTorch."""
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                f"only tensors created by the user (graph leaves) can be deep-copied; this one "
+                f"(shape {self.shape}) was computed by {self.grad_fn.name}. Copy "
+                "t.detach() (or t.detach().requires_grad_()) to get a leaf with the same data")
+        new = _rebuild_tensor(type(self), copy.deepcopy(self.data, memo), self.requires_grad,
+                              self.name)
+        memo[id(self)] = new
+        if self.grad is not None:
+            new.grad = copy.deepcopy(self.grad, memo)
+        return new
 
     # ------------------------------------------------------------- operators
     def __add__(self, other: Any) -> Tensor: return _binary(ops.Add, self, other)
@@ -220,30 +251,45 @@ class Tensor:
 
     def _inplace(self, op: type, other: Any, symbol: str) -> Tensor:
         """PyTorch's rules: mutate plain tensors; refuse leaves that require grad."""
-        recording = autograd.is_grad_enabled()
-        if recording and self.requires_grad and self.grad_fn is None:
-            raise RuntimeError(
-                f"a leaf Tensor that requires grad (shape {self.shape}) is being used in an "
-                f"in-place operation ({symbol}); wrap the update in `with tg.no_grad():` "
-                f"or use the out-of-place form `t = t {symbol[0]} other`")
-        other_needs_grad = isinstance(other, Tensor) and other.requires_grad
-        if recording and (self.requires_grad or other_needs_grad):
-            # Rebind to a new node; nodes that saved the old array keep it intact.
-            result = op.apply(self, other)
+        if self._records_inplace(other, f"an in-place operation ({symbol})",
+                                 f"the out-of-place form `t = t {symbol[0]} other`"):
+            result = _binary(op, self, other)
             if result.shape != self.shape:
                 raise ValueError(f"in-place {symbol} cannot change the shape {self.shape} "
                                  f"to {result.shape}")
-            self.data, self.grad_fn, self.requires_grad = result.data, result.grad_fn, True
-            return self
-        value = other.data if isinstance(other, Tensor) else other
+            return self._rebind(result)
         ufunc = {"+=": np.add, "-=": np.subtract, "*=": np.multiply, "/=": np.true_divide}[symbol]
-        ufunc(self.data, value, out=self.data)
-        autograd.mark_modified(self.data)
+        ufunc(self.data, array_of(other), out=self.data)
+        versions.mark_modified(self.data)
+        return self
+
+    def _records_inplace(self, other: Any, what: str, instead: str) -> bool:
+        """Whether an in-place change must be recorded (a gradient flows through it);
+        raises for a leaf that requires grad, as PyTorch does."""
+        if not grad_mode.is_grad_enabled():
+            return False
+        if self.requires_grad and self.grad_fn is None:
+            raise RuntimeError(
+                f"a leaf Tensor that requires grad (shape {self.shape}) is being used in "
+                f"{what}; wrap the update in `with tg.no_grad():` or use {instead}")
+        return self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)
+
+    def _rebind(self, result: Tensor) -> Tensor:
+        """Make self the output of a recorded in-place change, keeping its dtype.
+
+        The old array is left intact for the nodes that saved it (other views of it do
+        not see the change); a retained gradient stays retained, as in PyTorch.
+        """
+        if result.dtype != self.dtype:
+            result = result.astype(self.dtype)
+        retained = self.retains_grad
+        self.data, self.grad_fn, self.requires_grad = result.data, result.grad_fn, True
+        if retained:
+            self.retain_grad()
         return self
 
     def _compare(self, ufunc: np.ufunc, other: Any) -> Tensor:
-        value = other.data if isinstance(other, Tensor) else other
-        return autograd._make(np.asarray(ufunc(self.data, value)), None)
+        return make_tensor(np.asarray(ufunc(self.data, array_of(other))), None)
 
     def __lt__(self, other: Any) -> Tensor: return self._compare(np.less, other)
     def __le__(self, other: Any) -> Tensor: return self._compare(np.less_equal, other)
@@ -253,15 +299,18 @@ class Tensor:
     def __ne__(self, other: Any) -> Tensor: return self._compare(np.not_equal, other)  # type: ignore[override]
 
     def __getitem__(self, index: Any) -> Tensor:
-        return ops.GetItem.apply(self, index=ops.plain_index(index))
+        return ops.GetItem.apply(self, index=ops.index_arrays(index))
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        if self.requires_grad and autograd.is_grad_enabled():
-            raise RuntimeError(f"item assignment on a tensor that requires grad (shape "
-                               f"{self.shape}); build the result with tg.where or tg.concatenate, "
-                               "or assign inside `with tg.no_grad():`")
-        self.data[ops.plain_index(index)] = value.data if isinstance(value, Tensor) else value
-        autograd.mark_modified(self.data)
+        """t[index] = value; a value that requires grad is recorded (t is rebound to the
+        result), as in PyTorch; so is any assignment into a tensor that requires grad."""
+        index = ops.index_arrays(index)
+        if self._records_inplace(value, "item assignment",
+                                 "tg.where or tg.concatenate to build the result"):
+            self._rebind(ops.SetItem.apply(self, value, index=index))
+            return
+        self.data[index] = array_of(value)
+        versions.mark_modified(self.data)
 
     # ----------------------------------------------------------- elementwise
     def exp(self) -> Tensor:
@@ -329,8 +378,9 @@ class Tensor:
         return (centred * centred).sum(axis, keepdims) * scale
 
     def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-        """Standard deviation over axis with NumPy's ddof (default 0)."""
-        return self.var(axis, keepdims, ddof).sqrt()
+        """Standard deviation over axis with NumPy's ddof (default 0); gradient 0 where it is 0."""
+        axis = ops.normalize_axis(axis, self.shape, "std")
+        return ops.Std.apply(self, axis=axis, keepdims=keepdims, ddof=ddof)
 
     def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """log(sum(exp(x))) over axis, computed stably."""
@@ -350,11 +400,11 @@ class Tensor:
 
     def argmax(self, axis: int | None = None) -> Tensor:
         """Indices of the maxima along axis (no gradient)."""
-        return autograd._make(np.asarray(self.data.argmax(axis=axis)), None)
+        return make_tensor(np.asarray(self.data.argmax(axis=axis)), None)
 
     def argmin(self, axis: int | None = None) -> Tensor:
         """Indices of the minima along axis (no gradient)."""
-        return autograd._make(np.asarray(self.data.argmin(axis=axis)), None)
+        return make_tensor(np.asarray(self.data.argmin(axis=axis)), None)
 
     # ----------------------------------------------------------------- shape
     def reshape(self, *shape: Any) -> Tensor:
@@ -408,14 +458,14 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
 # ------------------------------------------------------------ free functions
 def maximum(a: Any, b: Any) -> Tensor:
     """Elementwise maximum with broadcasting; ties split the gradient evenly, like PyTorch."""
-    return ops.Maximum.apply(a, b)
+    return _binary(ops.Maximum, a, b)
 
 
 def minimum(a: Any, b: Any) -> Tensor:
     """Elementwise minimum with broadcasting."""
     # NOTE: negate constants as they are (a Python float stays weakly typed, as in NumPy);
     # lifting them into default-dtype Tensors would round a float64 operand to float32.
-    return -ops.Maximum.apply(_negated(a), _negated(b))
+    return -_binary(ops.Maximum, _negated(a), _negated(b))
 
 
 def _negated(x: Any) -> Any:
@@ -450,7 +500,7 @@ def _shape(shape: tuple) -> tuple:
 
 def _new(array: np.ndarray, requires_grad: bool) -> Tensor:
     """A leaf around a fresh array made by a constructor."""
-    return autograd._make(array, None).requires_grad_(requires_grad)
+    return make_tensor(array, None).requires_grad_(requires_grad)
 
 
 def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -509,5 +559,15 @@ def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False,
     return _new(rng.random(_shape(shape)).astype(dtype or _default_dtype), requires_grad)
 
 
-from tinygrad_np import autograd, ops  # noqa: E402  (they use Tensor: import after it)
-from tinygrad_np.autograd import apply_binary as _binary, apply_unary as _unary  # noqa: E402
+def _rebuild_tensor(cls: type, data: np.ndarray, requires_grad: bool, name: str | None) -> Tensor:
+    """A leaf of class cls (Tensor, Parameter) around a copy of data: what unpickling makes."""
+    t = cls(data, requires_grad=requires_grad)
+    t.name = name
+    return t
+
+
+# the op machinery and the walk need Tensor, so they come after it (the one import circle)
+from tinygrad_np import autograd, ops  # noqa: E402
+from tinygrad_np.function import apply_binary as _binary  # noqa: E402
+from tinygrad_np.function import apply_unary as _unary  # noqa: E402
+from tinygrad_np.function import array_of, make_tensor  # noqa: E402
