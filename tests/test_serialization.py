@@ -1,6 +1,7 @@
 """tg.save / tg.load: exact round trips, and bad files refused with the model unchanged."""
 import os
 import pickle
+import stat
 import zipfile
 
 import numpy as np
@@ -271,3 +272,64 @@ def test_crafted_deep_nesting_is_refused_cleanly(tmp_path):
     np.savez(path, **{META_KEY: np.frombuffer(meta.encode(), dtype=np.uint8)})
     with pytest.raises(WeightsFileError, match="deep.npz"):  # not a RecursionError
         tg.load(path)
+
+
+# ------------------------------------------------------ save: modes, symlinks, durability
+@pytest.mark.parametrize("mode", [0o600, 0o640])
+def test_save_keeps_the_destination_mode(tmp_path, mode):
+    path = tmp_path / "w.npz"
+    tg.save({"w": np.zeros(2)}, path)
+    os.chmod(path, mode)
+    tg.save({"w": np.ones(2)}, path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == mode
+    assert tg.load(path)["w"].tolist() == [1.0, 1.0]
+
+
+def test_save_gives_a_new_file_the_usual_mode(tmp_path):
+    umask = os.umask(0o027)
+    try:
+        tg.save({"w": np.zeros(2)}, tmp_path / "w.npz")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(os.stat(tmp_path / "w.npz").st_mode) == 0o640
+
+
+def test_save_writes_through_a_symlink(tmp_path):
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "links").mkdir()
+    target, link = tmp_path / "runs" / "w.npz", tmp_path / "links" / "latest.npz"
+    tg.save({"w": np.zeros(2)}, target)
+    os.chmod(target, 0o600)
+    link.symlink_to(os.path.join("..", "runs", "w.npz"))
+    tg.save({"w": np.ones(2)}, link)
+    assert link.is_symlink() and os.readlink(link) == os.path.join("..", "runs", "w.npz")
+    assert tg.load(target)["w"].tolist() == [1.0, 1.0]
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+    assert os.listdir(tmp_path / "runs") == ["w.npz"]  # no temporary file left behind
+    assert os.listdir(tmp_path / "links") == ["latest.npz"]
+
+
+def test_save_through_a_dangling_symlink_creates_its_target(tmp_path):
+    link = tmp_path / "latest.npz"
+    link.symlink_to("w.npz")
+    tg.save({"w": np.ones(2)}, link)
+    assert link.is_symlink() and (tmp_path / "w.npz").is_file()
+    assert tg.load(tmp_path / "w.npz")["w"].tolist() == [1.0, 1.0]
+
+
+def test_save_fsyncs_the_file_before_the_rename_and_the_folder_after(tmp_path, monkeypatch):
+    calls = []
+    fsync, replace = os.fsync, os.replace
+
+    def record_fsync(fd):
+        calls.append("fsync folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync file")
+        fsync(fd)
+
+    def record_replace(src, dst):
+        calls.append("rename")
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", record_fsync)
+    monkeypatch.setattr(os, "replace", record_replace)
+    tg.save({"w": np.ones(2)}, tmp_path / "w.npz")
+    assert calls == ["fsync file", "rename", "fsync folder"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -103,27 +104,54 @@ def save(obj: Any, path: str | os.PathLike, compress: bool = False) -> None:
     """Write a state dict (model or optimizer, any nesting of arrays and plain values) to `path`.
 
     The file is exactly `path` (no ".npz" is appended) and is replaced atomically,
-    so a crash mid-write never leaves a half-written file behind.
+    so a crash mid-write never leaves a half-written file behind. An existing file
+    keeps its permissions, and a symlink stays a symlink: its target gets the data.
     """
     encoder = _Encoder()
     tree = encoder.encode(obj, "")
     meta = json.dumps({"format": "tinygrad_np", "version": FORMAT_VERSION, "tree": tree})
     members = dict(encoder.arrays)
     members[META_KEY] = np.frombuffer(meta.encode("utf-8"), dtype=np.uint8)
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
+    target = os.path.realpath(path)  # write through symlinks (dangling ones too)
+    mode = _mode_for(target)
+    folder = os.path.dirname(target)
     handle, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
     try:
         with os.fdopen(handle, "wb") as f:
             (np.savez_compressed if compress else np.savez)(f, **members)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it private; use the usual permissions
-        os.replace(tmp, path)
+            f.flush()
+            os.chmod(tmp, mode)  # mkstemp made it private
+            os.fsync(f.fileno())  # the data is on disk before the rename makes it current
+        os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+    _fsync_folder(folder)
+
+
+def _mode_for(target: str) -> int:
+    """The permissions of the file being replaced, or the usual ones for a new file."""
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode) & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _fsync_folder(folder: str) -> None:
+    """Make a rename in `folder` durable, where the OS lets a folder be opened (not Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse to sync a folder; the data itself is synced
+    finally:
+        os.close(fd)
 
 
 # ------------------------------------------------------------------ decoding
