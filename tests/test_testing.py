@@ -152,6 +152,30 @@ def test_arrays_with_fixed_shape_dtype_and_unique(a: np.ndarray) -> None:
     assert a.shape == (3, 2) and a.dtype == np.float32 and len(np.unique(a)) == a.size
 
 
+@given(tensors(dtype=np.float32, min_value=0.1))
+def test_float32_bounds_that_float32_cannot_hold_are_rounded_inwards(t: tg.Tensor) -> None:
+    # 0.1 is not a float32: hypothesis refused it with width=32 before the bounds were rounded
+    assert t.dtype == np.float32 and (t.data.astype(np.float64) >= 0.1).all()
+
+
+@given(arrays((4,), dtype=np.float32, min_value=-0.7, max_value=0.3, min_magnitude=0.1))
+def test_float32_max_and_min_magnitude_are_rounded_inwards(a: np.ndarray) -> None:
+    wide = a.astype(np.float64)
+    assert a.dtype == np.float32 and ((wide >= -0.7) & (wide <= 0.3)).all()
+    assert (np.abs(wide) >= 0.1).all()
+
+
+@given(arrays((3,), dtype=np.float16, min_value=0.1, max_value=0.2))
+def test_float16_bounds_are_rounded_too(a: np.ndarray) -> None:
+    wide = a.astype(np.float64)
+    assert a.dtype == np.float16 and ((wide >= 0.1) & (wide <= 0.2)).all()
+
+
+def test_bounds_with_no_value_of_the_dtype_between_them_are_refused() -> None:
+    with pytest.raises(ValueError, match="no finite float32 value"):
+        arrays((2,), dtype=np.float32, min_value=0.1, max_value=0.1).example()
+
+
 @given(tensors(shape=shapes(1, 2), requires_grad=True, min_value=0.1))
 def test_tensors_are_leaves_with_the_requested_options(t: tg.Tensor) -> None:
     assert isinstance(t, tg.Tensor) and t.is_leaf and t.requires_grad
