@@ -23,7 +23,8 @@ from hypothesis.extra import numpy as hnp
 
 from tinygrad_np.tensor import Tensor
 
-__all__ = ["shapes", "broadcastable_shapes", "arrays", "tensors", "axes", "reduction_axes"]
+__all__ = ["shapes", "broadcastable_shapes", "arrays", "tensors", "axes", "reduction_axes",
+           "programs", "Program", "OpRow", "OPS"]
 
 
 def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1,
@@ -172,3 +173,6 @@ def reduction_axes(ndim: int) -> st.SearchStrategy[dict]:
     >>> test()
     """
     return st.fixed_dictionaries({"axis": axes(ndim), "keepdims": st.booleans()})
+
+
+from tinygrad_np.testing.programs import OPS, OpRow, Program, programs  # noqa: E402
