@@ -12,6 +12,9 @@ which is what finite-difference gradient checks want.
 ... def test_softplus(x):
 ...     gradcheck(lambda x: (1 + x.exp()).log(), [x])
 >>> test_softplus()
+
+`programs()` draws whole random programs of library ops with their inputs
+(defined in `tinygrad_np.testing.programs`, re-exported here).
 """
 from __future__ import annotations
 
