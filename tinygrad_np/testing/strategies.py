@@ -12,6 +12,9 @@ which is what finite-difference gradient checks want.
 ... def test_softplus(x):
 ...     gradcheck(lambda x: (1 + x.exp()).log(), [x])
 >>> test_softplus()
+
+`programs()` draws whole random programs of library ops with their inputs
+(defined in `tinygrad_np.testing.programs`, re-exported here).
 """
 from __future__ import annotations
 
@@ -23,7 +26,8 @@ from hypothesis.extra import numpy as hnp
 
 from tinygrad_np._tensor import Tensor
 
-__all__ = ["shapes", "broadcastable_shapes", "arrays", "tensors", "axes", "reduction_axes"]
+__all__ = ["shapes", "broadcastable_shapes", "arrays", "tensors", "axes", "reduction_axes",
+           "programs", "Program", "OpRow", "OPS"]
 
 
 def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1,
@@ -58,20 +62,41 @@ def broadcastable_shapes(num_shapes: int = 2, min_dims: int = 0, max_dims: int =
         max_side=max_side).map(lambda drawn: tuple(drawn.input_shapes))
 
 
+def _representable(bound: float, dtype: np.dtype, up: bool) -> float:
+    """The nearest value of `dtype` at or above (up) / at or below (not up) `bound`.
+
+    Hypothesis refuses a bound such as 0.1 for 32-bit floats, which cannot hold it;
+    rounding it inwards keeps exactly the values of dtype that satisfy the bound.
+    """
+    with np.errstate(over="ignore"):
+        rounded = dtype.type(bound)
+    # NOTE: compare as Python floats: NumPy would round `bound` to dtype first
+    if up and float(rounded) < bound:
+        rounded = np.nextafter(rounded, dtype.type(np.inf))
+    elif not up and float(rounded) > bound:
+        rounded = np.nextafter(rounded, dtype.type(-np.inf))
+    return float(rounded)
+
+
 def _floats(min_value: float, max_value: float, min_magnitude: float,
             dtype: np.dtype) -> st.SearchStrategy[float]:
-    width = 32 if dtype == np.float32 else 64
+    def between(lo: float, hi: float) -> st.SearchStrategy[float] | None:
+        lo, hi = _representable(lo, dtype, up=True), _representable(hi, dtype, up=False)
+        if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi):
+            return None  # no finite value of dtype in [lo, hi]
+        return st.floats(lo, hi, allow_nan=False, allow_infinity=False,
+                         width=8 * dtype.itemsize)
+
     if min_magnitude <= 0:
-        return st.floats(min_value, max_value, allow_nan=False, allow_infinity=False,
-                         width=width)
-    parts = []
-    if max_value >= min_magnitude:
-        parts.append(st.floats(max(min_value, min_magnitude), max_value, width=width))
-    if min_value <= -min_magnitude:
-        parts.append(st.floats(min_value, min(max_value, -min_magnitude), width=width))
+        parts = [between(min_value, max_value)]
+    else:
+        magnitude = _representable(min_magnitude, dtype, up=True)
+        parts = [between(max(min_value, magnitude), max_value),
+                 between(min_value, min(max_value, -magnitude))]
+    parts = [p for p in parts if p is not None]
     if not parts:
-        raise ValueError(f"no float lies in [{min_value}, {max_value}] with magnitude >= "
-                         f"{min_magnitude}")
+        raise ValueError(f"no finite {dtype} value lies in [{min_value}, {max_value}] with "
+                         f"magnitude >= {min_magnitude}")
     return st.one_of(parts)
 
 
@@ -151,3 +176,6 @@ def reduction_axes(ndim: int) -> st.SearchStrategy[dict]:
     >>> test()
     """
     return st.fixed_dictionaries({"axis": axes(ndim), "keepdims": st.booleans()})
+
+
+from tinygrad_np.testing.programs import OPS, OpRow, Program, programs  # noqa: E402
