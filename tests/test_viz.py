@@ -1,4 +1,5 @@
 """tg.viz: graph pictures checked by reading their DOT source (tests/dot_parser.py)."""
+import gc
 import re
 import time
 import xml.etree.ElementTree as ET
@@ -160,6 +161,49 @@ def test_names_come_from_tensor_names_modules_and_dicts_and_dtypes_show():
     leaf = tg.tensor([1.0], requires_grad=True)
     leaf.name = "bias_term"
     assert by_label(drawn(leaf * 2), "bias_term")
+
+
+class _Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.enc = mlp(2, 3, 1)
+
+    def forward(self, x):
+        return self.enc(x)
+
+
+def test_without_params_parameters_are_named_from_the_live_model_that_holds_them():
+    tg.manual_seed(0)
+    model = _Encoder()
+    with pytest.raises(tg.anomaly.AnomalyError) as info, np.errstate(invalid="ignore"):
+        with tg.detect_anomaly():
+            (model(tg.ones(4, 2)) - 100).log().sum()  # log of a negative number: NaN
+    dot = drawn(info.value.tensor)  # the anomaly picture: no params given
+    params = [dot.label(n)[0] for n in dot.nodes if "param" in dot.classes(n)]
+    assert sorted(params) == ["enc.0.bias", "enc.0.weight", "enc.2.bias", "enc.2.weight"]
+    # the same names as model.named_parameters(), whichever module was built first
+    inner = nn.Linear(2, 2)
+    outer = nn.Sequential(inner)
+    dot = drawn(outer(tg.ones(1, 2)).sum())
+    assert {"0.weight", "0.bias"} <= {dot.label(n)[0] for n in dot.nodes}
+
+
+def test_a_leaf_label_is_the_given_name_then_tensor_name_then_model_name_then_leaf():
+    tg.manual_seed(0)
+    model = mlp(2, 1)
+    model[0].bias.name = "my_bias"               # a tensor's own name beats its place in a model
+    free = tg.tensor([1.0], requires_grad=True)  # held by no model, no name
+    loose = nn.Parameter([2.0])                  # a Parameter outside any model
+    out = (model(tg.ones(3, 2)) * free * loose).sum()
+    dot = drawn(out)
+    assert {"0.weight", "my_bias", "leaf"} <= {dot.label(n)[0] for n in dot.nodes}
+    given = drawn(out, {"w": model[0].weight, "b": model[0].bias, "f": free})
+    names = {given.label(n)[0] for n in given.nodes if "param" in given.classes(n)}
+    assert names == {"w", "b", "f", "leaf"}
+    del model
+    gc.collect()  # a dead model names nothing
+    dot = drawn(out)
+    assert "0.weight" not in {dot.label(n)[0] for n in dot.nodes}
 
 
 def test_shapes_survive_backward_freeing_the_graph():
@@ -434,3 +478,4 @@ def test_without_dot_rendering_says_how_to_install_graphviz(tmp_path, monkeypatc
     assert tg.viz.draw_graph(loss, model).source.startswith("digraph")
     path = tg.viz.save_graph(loss, tmp_path / "net.dot", params=model)
     assert "0.weight" in path.read_text()
+
