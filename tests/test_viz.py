@@ -4,6 +4,8 @@ import re
 import time
 import xml.etree.ElementTree as ET
 
+from pathlib import Path
+
 import graphviz
 import numpy as np
 import pytest
@@ -479,3 +481,48 @@ def test_without_dot_rendering_says_how_to_install_graphviz(tmp_path, monkeypatc
     path = tg.viz.save_graph(loss, tmp_path / "net.dot", params=model)
     assert "0.weight" in path.read_text()
 
+
+# The mean advance of a wide sans-serif (DejaVu Sans, what viewers without Helvetica use, is
+# ~0.52 em on the legend's text), with a margin: text this wide must still fit in its box.
+EM_PER_CHARACTER = 0.6
+SVG = "{http://www.w3.org/2000/svg}"
+README_SVG = Path(__file__).resolve().parent.parent / "docs" / "graph.svg"
+
+
+def legend_overflows(svg: bytes | str) -> list[str]:
+    """The legend's text lines that would run past the legend's box in a wide font."""
+    root = ET.fromstring(svg)
+    legend = next(g for g in root.iter(SVG + "g") if "legend" in g.get("class", "").split())
+    xs = [float(point.split(",")[0]) for polygon in legend.iter(SVG + "polygon")
+          for point in polygon.get("points").split()]
+    left, right = min(xs), max(xs)
+    overflows = []
+    for text in legend.iter(SVG + "text"):
+        width = EM_PER_CHARACTER * float(text.get("font-size")) * len(text.text or "")
+        x = float(text.get("x"))
+        start = {"start": x, "middle": x - width / 2, "end": x - width}[text.get("text-anchor")]
+        if start < left or start + width > right:
+            overflows.append(f"{text.text!r}: {start:.0f}..{start + width:.0f} "
+                             f"outside {left:.0f}..{right:.0f}")
+    return overflows
+
+
+@pytest.mark.parametrize("case", ["ops recorded", "ops not recorded", "one value", "no grads"])
+def test_the_gradient_legend_text_stays_inside_its_box_in_svg(case):
+    tg.manual_seed(0)
+    model = mlp(2, 3, 1)
+    loss = model(tg.ones(4, 2)).sigmoid().sum()
+    if case == "ops recorded":
+        with tg.viz.record_gradients():
+            loss.backward()
+    elif case in ("ops not recorded", "one value"):
+        loss.backward()
+    root = loss if case != "one value" else (model[0].bias * 2).sum()
+    svg = tg.viz.draw_graph(root, model, show_grads=True).pipe(format="svg")
+    assert legend_overflows(svg) == []
+
+
+def test_the_readme_picture_is_a_gradient_flow_whose_legend_fits():
+    svg = README_SVG.read_text(encoding="utf-8")
+    assert legend_overflows(svg) == []
+    assert "0.weight" in svg and "|grad|" in svg and "0: Linear(2→4)" in svg
