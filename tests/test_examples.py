@@ -229,8 +229,13 @@ def test_a_read_only_folder_is_refused_for_real(tmp_path: Path,
 
 def test_graph_readme_svg_must_be_a_file_name(tmp_path: Path,
                                               capsys: pytest.CaptureFixture) -> None:
-    assert_one_line_error("graph", ["--readme-svg", str(tmp_path)], "--readme-svg", capsys)
-    assert_one_line_error("graph", ["--readme-svg", str(tmp_path / "graph.txt")],
+    out = ["--out", str(tmp_path / "graph")]
+    assert_one_line_error("graph", [*out, "--readme-svg", str(tmp_path)], "--readme-svg", capsys)
+    assert_one_line_error("graph", [*out, "--readme-svg", str(tmp_path / "graph.txt")],
+                          "--readme-svg", capsys)
+    a_file = tmp_path / "docs"
+    a_file.write_text("")
+    assert_one_line_error("graph", [*out, "--readme-svg", str(a_file / "graph.svg")],
                           "--readme-svg", capsys)
 
 
@@ -269,7 +274,7 @@ def test_gates_picture_has_a_class_legend_and_a_colorbar(tmp_path: Path) -> None
     assert len(colorbars) == 1 and "output" in colorbars[0].get_ylabel()
 
 
-@pytest.mark.parametrize("mistakes", [0, 3, 9, 10, 14, 25])
+@pytest.mark.parametrize("mistakes", [0, 3, 14, 25])
 def test_mistakes_picture_has_no_empty_band(tmp_path: Path, mistakes: int) -> None:
     example = load_example("digits")
     rng = np.random.default_rng(0)
