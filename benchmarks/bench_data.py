@@ -73,7 +73,7 @@ def mlp_data(loss: str, sizes: tuple, rows: int, seed: int,
              dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     """Inputs and targets for an MLP workload.
 
-    bce: moons (noise 0.2, the seed-000 tutorial's set), targets (rows, 1) in {0, 1};
+    bce: moons (noise 0.2, as in examples/moons.py), targets (rows, 1) in {0, 1};
     hinge: moons, targets (rows, 1) in {-1, +1} (micrograd's demo);
     ce: standard-normal inputs, integer class targets (rows,).
     """

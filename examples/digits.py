@@ -24,28 +24,38 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 import tinygrad_np as tg
-from _common import progress, train_epoch  # examples/_common.py
+from _common import (  # examples/_common.py
+    ExampleParser, non_negative_float, positive_float, positive_int, progress, seed_int,
+    train_epoch)
 from tinygrad_np import nn
 
 HIDDEN = (128, 64)
 TARGET_ACCURACY = 0.97
+MISTAKES_SHOWN = 20  # in the picture of misclassified digits
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        description="Classify scikit-learn's 8x8 digits with an MLP, cross-entropy and Adam.")
+def build_parser() -> ExampleParser:
+    """The command line: every option, its check and its default."""
+    parser = ExampleParser(
+        __file__, "Classify scikit-learn's 8x8 digits with an MLP, cross-entropy and Adam.")
     parser.add_argument("--out", type=Path, default=Path("runs/digits"),
                         help="folder for the pictures (created if missing)")
-    parser.add_argument("--epochs", type=int, default=40, help="passes over the training set")
-    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
-    parser.add_argument("--weight-decay", type=float, default=1e-4, help="Adam L2 weight decay")
-    parser.add_argument("--batch-size", type=int, default=32, help="mini-batch size")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--epochs", type=positive_int, default=40,
+                        help="passes over the training set")
+    parser.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate")
+    parser.add_argument("--weight-decay", type=non_negative_float, default=1e-4,
+                        help="Adam L2 weight decay")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="mini-batch size")
+    parser.add_argument("--seed", type=seed_int, default=0,
                         help="seeds the split, the initial weights and the shuffling")
     parser.add_argument("--quick", action="store_true",
                         help="a short run (12 epochs) for tests and smoke checks")
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The checked options; --out exists and is writable (else a one-line error, exit 2)."""
+    return build_parser().parse_args(argv)
 
 
 def build_model(n_in: int, n_classes: int) -> nn.Sequential:
@@ -88,25 +98,34 @@ def plot_confusion(y_true: np.ndarray, y_pred: np.ndarray, accuracy: float, path
     fig.savefig(path, dpi=100)
 
 
-def plot_mistakes(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, path: Path) -> None:
-    wrong = np.flatnonzero(y_true != y_pred)[:10]
-    fig = Figure(figsize=(10, 2.4))
-    axes = fig.subplots(1, 10)
-    for ax in axes:
-        ax.axis("off")
-    for ax, i in zip(axes, wrong, strict=False):
+def plot_mistakes(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray,
+                  path: Path) -> Figure:
+    """The first MISTAKES_SHOWN misclassified digits, rows of <= 10 (a note if there are none)."""
+    wrong = np.flatnonzero(y_true != y_pred)
+    shown = wrong[:MISTAKES_SHOWN]
+    rows = max(1, -(-len(shown) // 10))  # rows of at most 10, as full as possible
+    cols = max(1, -(-len(shown) // rows))
+    height = 1.35 * rows + 0.4 if len(shown) else 1.0
+    fig = Figure(figsize=(max(1.1 * cols, 4.0), height), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    for ax, i in zip(axes, shown, strict=False):
         ax.imshow(images[i], cmap="gray_r")
+        ax.set(xticks=[], yticks=[])
         ax.set_title(f"true {y_true[i]}\nsaid {y_pred[i]}", fontsize=9)
-    fig.suptitle(f"Misclassified test digits ({len(np.flatnonzero(y_true != y_pred))} in all)")
-    fig.tight_layout()
+    for ax in axes[len(shown):]:
+        ax.axis("off")
+    if len(shown) == 0:
+        axes[0].text(0.5, 0.5, "no mistakes", ha="center", va="center", fontsize=14)
+    fig.suptitle(f"Misclassified test digits ({len(wrong)} in all"
+                 + (f", first {len(shown)} shown)" if len(shown) < len(wrong) else ")"))
     fig.savefig(path, dpi=100)
+    return fig
 
 
 def main(argv: list[str] | None = None) -> dict:
     """Train, report and draw; returns the final metrics."""
     args = parse_args(argv)
     epochs = 12 if args.quick else args.epochs
-    args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
 
     digits = load_digits()

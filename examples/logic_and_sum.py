@@ -1,8 +1,8 @@
-"""Seed 001, retold: the OR gate, why XOR needs a hidden layer, and regressing y = a + b.
+"""The logic-gates tutorial, with tinygrad_np: OR, why XOR needs a hidden layer, and y = a + b.
 
-The tutorial ("Building Simple Neural Network Using Numpy") trains a 2-3-1
-sigmoid network on the OR gate and then on y = a + b over 10,000 random points
-(np.random.seed(4)), with loss 0.5 * sum of squared errors. Its output layer is
+The NumPy logic-gates tutorial ("Building Simple Neural Network Using Numpy")
+trains a 2-3-1 sigmoid network on the OR gate and then on y = a + b over 10,000
+random points (np.random.seed(4)), with loss 0.5 * sum of squared errors. Its output layer is
 a sigmoid, whose values lie in (0, 1), so it can never produce a + b > 1 --
 about half of those targets. Here:
 
@@ -10,8 +10,8 @@ about half of those targets. Here:
    four outputs round to the truth.
 2. XOR: the same single layer cannot learn it (no straight line separates the
    classes, so at most 3 of 4 can be right); one hidden layer of tanh units can.
-3. a + b: the seed's 2-3-1 shape with sigmoid hidden units, but a *linear*
-   output layer, trained with MSELoss on the seed's own points (80/20 split);
+3. a + b: the tutorial's 2-3-1 shape with sigmoid hidden units, but a *linear*
+   output layer, trained with MSELoss on the tutorial's own points (80/20 split);
    the test MSE is reported next to the best a sigmoid output could ever reach.
 
     python examples/logic_and_sum.py --out runs/logic_and_sum
@@ -22,39 +22,52 @@ import argparse
 import time
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure  # the object API renders with Agg, no pyplot state
+from matplotlib.lines import Line2D
 from sklearn.model_selection import train_test_split
 
 import tinygrad_np as tg
-from _common import progress, train_epoch  # examples/_common.py
+from _common import (  # examples/_common.py
+    ExampleParser, positive_float, positive_int, progress, seed_int, train_epoch)
 from tinygrad_np import nn
 
 GATE_X = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], dtype=np.float32)
 OR_Y = np.array([0, 1, 1, 1], dtype=np.float32)
 XOR_Y = np.array([0, 1, 1, 0], dtype=np.float32)
-SEED_DATA = 4      # the tutorial's np.random.seed(4)
+DATA_SEED = 4      # the tutorial's np.random.seed(4)
 SUM_SAMPLES = 10_000
 MSE_TARGET = 1e-4  # full run; --quick trains 5 epochs and aims at 1e-3
-SEED_TRAINED_MSE = 0.08943408  # sse / 10000 that the tutorial printed after training
+TUTORIAL_TRAINED_MSE = 0.08943408  # sse / 10000 that the tutorial printed after training
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        description="Seed 001: OR and XOR gates, and the a + b regression with a linear output.")
+def build_parser() -> ExampleParser:
+    """The command line: every option, its check and its default."""
+    parser = ExampleParser(
+        __file__,
+        "OR and XOR gates, and the a + b regression with a linear output: the NumPy "
+        "logic-gates tutorial (a 2-3-1 sigmoid network), trained with tinygrad_np.")
     parser.add_argument("--out", type=Path, default=Path("runs/logic_and_sum"),
                         help="folder for the pictures (created if missing)")
-    parser.add_argument("--gate-steps", type=int, default=300,
+    parser.add_argument("--gate-steps", type=positive_int, default=300,
                         help="full-batch Adam steps per gate")
-    parser.add_argument("--epochs", type=int, default=30, help="passes over the a + b data")
-    parser.add_argument("--lr", type=float, default=0.01, help="Adam learning rate for a + b")
-    parser.add_argument("--batch-size", type=int, default=32, help="mini-batch size for a + b")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--epochs", type=positive_int, default=30,
+                        help="passes over the a + b data")
+    parser.add_argument("--lr", type=positive_float, default=0.01,
+                        help="Adam learning rate for a + b")
+    parser.add_argument("--batch-size", type=positive_int, default=32,
+                        help="mini-batch size for a + b")
+    parser.add_argument("--seed", type=seed_int, default=0,
                         help="seeds the initial weights and the shuffling")
     parser.add_argument("--quick", action="store_true",
                         help="a short run (5 epochs of a + b) for tests and smoke checks")
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The checked options; --out exists and is writable (else a one-line error, exit 2)."""
+    return build_parser().parse_args(argv)
 
 
 def single_layer() -> nn.Sequential:
@@ -91,20 +104,29 @@ def report_gate(title: str, outputs: np.ndarray, y: np.ndarray) -> int:
     return correct
 
 
-def plot_gates(panels: list[tuple[str, nn.Module, np.ndarray, int]], path: Path) -> None:
-    fig = Figure(figsize=(12, 4))
+def plot_gates(panels: list[tuple[str, nn.Module, np.ndarray, int]], path: Path) -> Figure:
+    """One panel per gate model: its output over the plane, the 0.5 line, the four inputs."""
+    fig = Figure(figsize=(13, 4.3), layout="constrained")
     axes = fig.subplots(1, len(panels))
+    cmap = matplotlib.colormaps["RdBu_r"]
     xx, yy = np.meshgrid(np.linspace(-0.5, 1.5, 200), np.linspace(-0.5, 1.5, 200))
     grid = tg.Tensor(np.c_[xx.ravel(), yy.ravel()].astype(np.float32))
     for ax, (title, model, y, correct) in zip(axes, panels, strict=True):
         with tg.no_grad():
             probs = model(grid).data.reshape(xx.shape)
-        ax.contourf(xx, yy, probs, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.7)
+        filled = ax.contourf(xx, yy, probs, levels=np.linspace(0, 1, 11), cmap=cmap, alpha=0.7)
         ax.contour(xx, yy, probs, levels=[0.5], colors="k", linewidths=1.5)
-        ax.scatter(*GATE_X.T, c=y, cmap="RdBu_r", s=150, edgecolors="k", vmin=0, vmax=1)
+        for label in (0, 1):
+            ax.scatter(*GATE_X[y == label].T, color=cmap(float(label)), s=150, edgecolors="k",
+                       label=f"truth {label}")
         ax.set(title=f"{title}: {correct}/4", xlabel="a", ylabel="b", aspect="equal")
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    handles.append(Line2D([], [], color="k", lw=1.5))
+    labels.append("output = 0.5 (the decision line)")
+    fig.legend(handles, labels, loc="outside lower center", ncols=3)
+    fig.colorbar(filled, ax=axes, label="network output (rounds to 1 above 0.5)", shrink=0.85)
     fig.savefig(path, dpi=100)
+    return fig
 
 
 def plot_sum(losses: list[float], y_test: np.ndarray, predicted: np.ndarray, mse: float,
@@ -128,7 +150,6 @@ def main(argv: list[str] | None = None) -> dict:
     """Train the gates and the a + b regression, report, draw; returns the final metrics."""
     args = parse_args(argv)
     epochs = 5 if args.quick else args.epochs
-    args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     tg.manual_seed(args.seed)
 
@@ -146,10 +167,10 @@ def main(argv: list[str] | None = None) -> dict:
                 ("XOR, one layer", xor_single, XOR_Y, xor_single_correct),
                 ("XOR, hidden layer", xor_hidden, XOR_Y, xor_hidden_correct)], gates)
 
-    # 3. a + b on the seed's own points.
-    X = np.random.RandomState(SEED_DATA).rand(SUM_SAMPLES, 2)
+    # 3. a + b on the tutorial's own points.
+    X = np.random.RandomState(DATA_SEED).rand(SUM_SAMPLES, 2)
     y = X.sum(axis=1, keepdims=True)
-    print(f"\na + b: {SUM_SAMPLES} points from np.random.seed({SEED_DATA}); first: "
+    print(f"\na + b: {SUM_SAMPLES} points from np.random.seed({DATA_SEED}); first: "
           f"{X[0].round(8).tolist()} -> {y[0, 0]:.8f} (as in the tutorial)")
     X_train, X_test, y_train, y_test = train_test_split(
         X.astype(np.float32), y.astype(np.float32), test_size=0.2, random_state=0)
@@ -166,15 +187,16 @@ def main(argv: list[str] | None = None) -> dict:
         predicted = model(tg.Tensor(X_test)).data
     test_mse = float(np.mean((predicted - y_test) ** 2))
     # NOTE: a sigmoid output o lies in (0, 1), so its squared error on a target t > 1 is at
-    # least (t - 1)^2; averaging that over the test set bounds the seed's MSE from below.
+    # least (t - 1)^2; averaging that over the test set bounds the tutorial's MSE from below.
     sigmoid_floor = float(np.mean(np.maximum(y_test - 1, 0) ** 2))
     above_one = float(np.mean(y_test > 1))
     summed = args.out / "sum.png"
     plot_sum(losses, y_test.ravel(), predicted.ravel(), test_mse, summed)
 
     print(f"\na + b with a linear output: test MSE {test_mse:.2e} on {len(X_test)} points "
-          f"(train MSE {losses[-1]:.2e}; the tutorial printed {SEED_TRAINED_MSE} after training)")
-    print(f"The seed's sigmoid output could never exceed 1, yet {above_one:.0%} of the targets "
+          f"(train MSE {losses[-1]:.2e}; the tutorial printed {TUTORIAL_TRAINED_MSE} after "
+          "training)")
+    print(f"The tutorial's sigmoid output could never exceed 1, yet {above_one:.0%} of the targets "
           f"a + b do: even a perfect network of that shape has test MSE >= {sigmoid_floor:.4f}.")
     print(f"\nfinished in {time.perf_counter() - start:.1f} s; pictures: {gates}, {summed}")
     return {"or_correct": or_correct, "or_outputs": or_out.tolist(),

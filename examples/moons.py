@@ -1,21 +1,22 @@
-"""Seed 000, retold: a dense net described by a list of dicts classifies two moons.
+"""The moons tutorial, with tinygrad_np: a net built from a list of layer dicts classifies moons.
 
-The tutorial ("Neural Network in plain NumPy") describes each layer as a dict
-{"input_dim", "output_dim", "activation"}, trains ReLU layers with a sigmoid
-output on binary cross-entropy by gradient descent, and reaches about 95% test
-accuracy on a two-class point set. Here the same list of dicts becomes a model
-through `Sequential.from_architecture`, autograd replaces the hand-written
-backward pass, and the tutorial's bugs are gone: sigmoid is 1/(1+exp(-z)), the
-cross-entropy has its minus sign (BCELoss), the update subtracts lr * grad
-(tg.optim.SGD), and activations are compared with ==, never `is`.
+The NumPy moons tutorial ("Neural Network in plain NumPy") describes each layer
+as a dict {"input_dim", "output_dim", "activation"}, trains ReLU layers with a
+sigmoid output on binary cross-entropy by gradient descent, and reaches about
+95% test accuracy on a two-class point set. Here the same list of dicts becomes
+a model through `Sequential.from_architecture`, autograd replaces the
+hand-written backward pass, and the tutorial's bugs are gone: sigmoid is
+1/(1+exp(-z)), the cross-entropy has its minus sign (BCELoss), the update
+subtracts lr * grad (tg.optim.SGD), and activations are compared with ==, never
+`is`.
 
 Data: scikit-learn's make_moons with 1,000 points, noise 0.2 and a 10% test
-split. The seed text does not state them; they are the constants of the
+split. The tutorial's text does not state them; they are the constants of the
 tutorial's own notebook (make_moons random_state=100, split random_state=42),
 so every run sees the tutorial's points; --seed changes the initial weights
-and the shuffling. Pictures: the loss and
-accuracy curves and the decision boundary. The trained weights are saved with
-tg.save and reloaded into a fresh model, which must score the same accuracy.
+and the shuffling. Pictures: the loss and accuracy curves and the decision
+boundary. The trained weights are saved with tg.save and reloaded into a fresh
+model, which must score the same accuracy.
 
     python examples/moons.py --out runs/moons
 """
@@ -31,7 +32,8 @@ from sklearn.datasets import make_moons
 from sklearn.model_selection import train_test_split
 
 import tinygrad_np as tg
-from _common import progress, train_epoch  # examples/_common.py
+from _common import (  # examples/_common.py
+    ExampleParser, momentum_float, positive_float, positive_int, progress, seed_int, train_epoch)
 
 # The network the tutorial trains for its moons experiment (2-25-50-50-25-1).
 NN_ARCHITECTURE = [
@@ -46,21 +48,30 @@ DATA_SEED, SPLIT_SEED = 100, 42  # the tutorial notebook's
 TARGET_ACCURACY = 0.95
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        description="Seed 000: classify make_moons with a net built from a list of dicts.")
+def build_parser() -> ExampleParser:
+    """The command line: every option, its check and its default."""
+    parser = ExampleParser(
+        __file__,
+        "Classify make_moons with a dense net built from a list of layer dicts, as the NumPy "
+        "moons tutorial does, trained with tinygrad_np.")
     parser.add_argument("--out", type=Path, default=Path("runs/moons"),
                         help="folder for pictures and weights (created if missing)")
-    parser.add_argument("--epochs", type=int, default=200, help="passes over the training set")
-    parser.add_argument("--lr", type=float, default=0.01, help="SGD learning rate")
-    parser.add_argument("--momentum", type=float, default=0.9, help="SGD momentum")
-    parser.add_argument("--batch-size", type=int, default=32, help="mini-batch size")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--epochs", type=positive_int, default=200,
+                        help="passes over the training set")
+    parser.add_argument("--lr", type=positive_float, default=0.01, help="SGD learning rate")
+    parser.add_argument("--momentum", type=momentum_float, default=0.9,
+                        help="SGD momentum, in [0, 1)")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="mini-batch size")
+    parser.add_argument("--seed", type=seed_int, default=0,
                         help="seeds the initial weights and the shuffling")
     parser.add_argument("--quick", action="store_true",
                         help="a short run (40 epochs) for tests and smoke checks")
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The checked options; --out exists and is writable (else a one-line error, exit 2)."""
+    return build_parser().parse_args(argv)
 
 
 def accuracy(model: tg.nn.Module, X: np.ndarray, y: np.ndarray) -> float:
@@ -113,7 +124,6 @@ def main(argv: list[str] | None = None) -> dict:
     """Train, report, draw, save and reload; returns the final metrics."""
     args = parse_args(argv)
     epochs = 40 if args.quick else args.epochs
-    args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
 
     X, y = make_moons(n_samples=N_SAMPLES, noise=NOISE, random_state=DATA_SEED)

@@ -1,14 +1,14 @@
-"""Seed 002, retold: "Neural Network in 9 Steps" -- from data to testing, with tinygrad_np.
+"""The nine-steps tutorial, with tinygrad_np: a, b -> a+b, a-b, |a-b|, from data to testing.
 
-The tutorial generates inputs a, b with three outputs a + b, a - b and |a - b|
-(10,000 points), splits them 70/30, standardises with scalers fitted on the
-training set only, builds the net from layer objects, checks the parameter
-count, then writes forward propagation, back-propagation, gradient descent and
-testing by hand. Here the same nine steps run on tinygrad_np: scikit-learn does
-the split and the scaling, `Linear` layers replace the layer objects,
-`tg.nn.summary` gives the parameter count, autograd does back-propagation and
-`tg.optim.SGD` the descent. As in the tutorial, the test set is not looked at
-until training is over.
+The NumPy nine-steps tutorial ("Neural Network in 9 Steps") generates inputs a,
+b with three outputs a + b, a - b and |a - b| (10,000 points), splits them
+70/30, standardises with scalers fitted on the training set only, builds the
+net from layer objects, checks the parameter count, then writes forward
+propagation, back-propagation, gradient descent and testing by hand. Here the
+same nine steps run on tinygrad_np: scikit-learn does the split and the
+scaling, `Linear` layers replace the layer objects, `tg.nn.summary` gives the
+parameter count, autograd does back-propagation and `tg.optim.SGD` the descent.
+As in the tutorial, the test set is not looked at until training is over.
 
     python examples/nine_steps.py --out runs/nine_steps
 """
@@ -24,7 +24,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 import tinygrad_np as tg
-from _common import progress, train_epoch  # examples/_common.py
+from _common import (  # examples/_common.py
+    ExampleParser, momentum_float, positive_float, positive_int, progress, seed_int, train_epoch)
 from tinygrad_np import nn
 
 N_POINTS, TEST_SIZE = 10_000, 0.3
@@ -33,21 +34,30 @@ LAYER_SIZES = (2, 32, 32, 3)  # input, two ReLU hidden layers, linear output
 MAX_TEST_OVER_TRAIN = 1.5     # "test loss not much higher than training loss"
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        description="Seed 002: a, b -> a+b, a-b, |a-b| in nine steps, with tinygrad_np.")
+def build_parser() -> ExampleParser:
+    """The command line: every option, its check and its default."""
+    parser = ExampleParser(
+        __file__,
+        "a, b -> a+b, a-b, |a-b| in nine steps from data to testing, as the NumPy nine-steps "
+        "tutorial does, with tinygrad_np.")
     parser.add_argument("--out", type=Path, default=Path("runs/nine_steps"),
                         help="folder for the pictures (created if missing)")
-    parser.add_argument("--epochs", type=int, default=60, help="passes over the training set")
-    parser.add_argument("--lr", type=float, default=0.01, help="SGD learning rate")
-    parser.add_argument("--momentum", type=float, default=0.9, help="SGD momentum")
-    parser.add_argument("--batch-size", type=int, default=32, help="mini-batch size")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--epochs", type=positive_int, default=60,
+                        help="passes over the training set")
+    parser.add_argument("--lr", type=positive_float, default=0.01, help="SGD learning rate")
+    parser.add_argument("--momentum", type=momentum_float, default=0.9,
+                        help="SGD momentum, in [0, 1)")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="mini-batch size")
+    parser.add_argument("--seed", type=seed_int, default=0,
                         help="seeds the data, the split, the initial weights and the shuffling")
     parser.add_argument("--quick", action="store_true",
                         help="a short run (10 epochs) for tests and smoke checks")
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The checked options; --out exists and is writable (else a one-line error, exit 2)."""
+    return build_parser().parse_args(argv)
 
 
 def step(n: int, title: str) -> None:
@@ -84,7 +94,6 @@ def main(argv: list[str] | None = None) -> dict:
     """Run the nine steps; returns the final metrics."""
     args = parse_args(argv)
     epochs = 10 if args.quick else args.epochs
-    args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
 
     step(1, "Initialization")

@@ -1,7 +1,10 @@
 """tg.viz: graph pictures checked by reading their DOT source (tests/dot_parser.py)."""
+import gc
 import re
 import time
 import xml.etree.ElementTree as ET
+
+from pathlib import Path
 
 import graphviz
 import numpy as np
@@ -160,6 +163,49 @@ def test_names_come_from_tensor_names_modules_and_dicts_and_dtypes_show():
     leaf = tg.tensor([1.0], requires_grad=True)
     leaf.name = "bias_term"
     assert by_label(drawn(leaf * 2), "bias_term")
+
+
+class _Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.enc = mlp(2, 3, 1)
+
+    def forward(self, x):
+        return self.enc(x)
+
+
+def test_without_params_parameters_are_named_from_the_live_model_that_holds_them():
+    tg.manual_seed(0)
+    model = _Encoder()
+    with pytest.raises(tg.anomaly.AnomalyError) as info, np.errstate(invalid="ignore"):
+        with tg.detect_anomaly():
+            (model(tg.ones(4, 2)) - 100).log().sum()  # log of a negative number: NaN
+    dot = drawn(info.value.tensor)  # the anomaly picture: no params given
+    params = [dot.label(n)[0] for n in dot.nodes if "param" in dot.classes(n)]
+    assert sorted(params) == ["enc.0.bias", "enc.0.weight", "enc.2.bias", "enc.2.weight"]
+    # the same names as model.named_parameters(), whichever module was built first
+    inner = nn.Linear(2, 2)
+    outer = nn.Sequential(inner)
+    dot = drawn(outer(tg.ones(1, 2)).sum())
+    assert {"0.weight", "0.bias"} <= {dot.label(n)[0] for n in dot.nodes}
+
+
+def test_a_leaf_label_is_the_given_name_then_tensor_name_then_model_name_then_leaf():
+    tg.manual_seed(0)
+    model = mlp(2, 1)
+    model[0].bias.name = "my_bias"               # a tensor's own name beats its place in a model
+    free = tg.tensor([1.0], requires_grad=True)  # held by no model, no name
+    loose = nn.Parameter([2.0])                  # a Parameter outside any model
+    out = (model(tg.ones(3, 2)) * free * loose).sum()
+    dot = drawn(out)
+    assert {"0.weight", "my_bias", "leaf"} <= {dot.label(n)[0] for n in dot.nodes}
+    given = drawn(out, {"w": model[0].weight, "b": model[0].bias, "f": free})
+    names = {given.label(n)[0] for n in given.nodes if "param" in given.classes(n)}
+    assert names == {"w", "b", "f", "leaf"}
+    del model
+    gc.collect()  # a dead model names nothing
+    dot = drawn(out)
+    assert "0.weight" not in {dot.label(n)[0] for n in dot.nodes}
 
 
 def test_shapes_survive_backward_freeing_the_graph():
@@ -434,3 +480,49 @@ def test_without_dot_rendering_says_how_to_install_graphviz(tmp_path, monkeypatc
     assert tg.viz.draw_graph(loss, model).source.startswith("digraph")
     path = tg.viz.save_graph(loss, tmp_path / "net.dot", params=model)
     assert "0.weight" in path.read_text()
+
+
+# The mean advance of a wide sans-serif (DejaVu Sans, what viewers without Helvetica use, is
+# ~0.52 em on the legend's text), with a margin: text this wide must still fit in its box.
+EM_PER_CHARACTER = 0.6
+SVG = "{http://www.w3.org/2000/svg}"
+README_SVG = Path(__file__).resolve().parent.parent / "docs" / "graph.svg"
+
+
+def legend_overflows(svg: bytes | str) -> list[str]:
+    """The legend's text lines that would run past the legend's box in a wide font."""
+    root = ET.fromstring(svg)
+    legend = next(g for g in root.iter(SVG + "g") if "legend" in g.get("class", "").split())
+    xs = [float(point.split(",")[0]) for polygon in legend.iter(SVG + "polygon")
+          for point in polygon.get("points").split()]
+    left, right = min(xs), max(xs)
+    overflows = []
+    for text in legend.iter(SVG + "text"):
+        width = EM_PER_CHARACTER * float(text.get("font-size")) * len(text.text or "")
+        x = float(text.get("x"))
+        start = {"start": x, "middle": x - width / 2, "end": x - width}[text.get("text-anchor")]
+        if start < left or start + width > right:
+            overflows.append(f"{text.text!r}: {start:.0f}..{start + width:.0f} "
+                             f"outside {left:.0f}..{right:.0f}")
+    return overflows
+
+
+@pytest.mark.parametrize("case", ["ops recorded", "ops not recorded", "one value", "no grads"])
+def test_the_gradient_legend_text_stays_inside_its_box_in_svg(case):
+    tg.manual_seed(0)
+    model = mlp(2, 3, 1)
+    loss = model(tg.ones(4, 2)).sigmoid().sum()
+    if case == "ops recorded":
+        with tg.viz.record_gradients():
+            loss.backward()
+    elif case in ("ops not recorded", "one value"):
+        loss.backward()
+    root = loss if case != "one value" else (model[0].bias * 2).sum()
+    svg = tg.viz.draw_graph(root, model, show_grads=True).pipe(format="svg")
+    assert legend_overflows(svg) == []
+
+
+def test_the_readme_picture_is_a_gradient_flow_whose_legend_fits():
+    svg = README_SVG.read_text(encoding="utf-8")
+    assert legend_overflows(svg) == []
+    assert "0.weight" in svg and "|grad|" in svg and "0: Linear(2→4)" in svg

@@ -170,7 +170,7 @@ class Sequential(Module):
 
     @classmethod
     def from_architecture(cls, architecture: Sequence[dict], dtype: Any = None) -> Sequential:
-        """Build Linear + activation pairs from a list of layer dicts (the seed-000 layout).
+        """Build Linear + activation pairs from a list of layer dicts (examples/moons.py's layout).
 
         Each dict: {"input_dim": int, "output_dim": int, "activation": name}, names
         "relu", "sigmoid", "tanh", "softmax", "log_softmax", or "linear"/"none"/None

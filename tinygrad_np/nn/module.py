@@ -7,6 +7,7 @@ attributes (plain `__setattr__`, no metaclass), so `parameters()`,
 """
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
@@ -17,6 +18,8 @@ from tinygrad_np._tensor import Tensor
 
 # Callables run as observer(module, output) after every Module.__call__ (used by summary()).
 _call_observers: list[Callable[["Module", Any], None]] = []
+# Every Module alive, so tg.viz can name a parameter it is not given (`live_modules()`).
+_live_modules: weakref.WeakSet = weakref.WeakSet()
 
 
 class Parameter(Tensor):
@@ -36,6 +39,11 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+def live_modules() -> list[Module]:
+    """Every Module object still alive (weakly tracked from `Module.__init__`)."""
+    return list(_live_modules)
 
 
 class IncompatibleKeys(NamedTuple):
@@ -63,6 +71,8 @@ class Module:
     two `versions.next_seq()` values taken before and after: the graph nodes whose
     `seq` lies strictly between them were created inside this module's forward
     (nested modules included). `tg.viz` uses it to draw one cluster per module.
+    Every module is also tracked weakly (`live_modules()`), so a graph drawn without
+    its model still names the parameters ("0.weight").
     """
 
     training: bool
@@ -72,6 +82,7 @@ class Module:
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_forward_span", None)
+        _live_modules.add(self)
 
     # ------------------------------------------------------------ registration
     def __setattr__(self, name: str, value: Any) -> None:

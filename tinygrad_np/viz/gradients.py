@@ -18,6 +18,9 @@ VIRIDIS = ("#440154", "#48186a", "#472d7b", "#424086", "#3b528b", "#33638d", "#2
 ZERO_COLOR = "#d9480f"   # border of a zero gradient (dead ReLU, saturated sigmoid)
 BAD_FILL = "#ff6b6b"     # fill of a NaN/inf gradient
 NO_GRAD_FILL = "#e0e0e0"  # fill of a node no gradient reached
+# The legend's width in points: its longest line (37 characters) as Graphviz measures it in
+# Helvetica, plus room for a wider font, e.g. DejaVu Sans, which SVG viewers use without it.
+LEGEND_WIDTH = 300
 
 
 def viridis(t: float) -> str:
@@ -119,23 +122,26 @@ class Scale:
     def legend(self, ops_recorded: bool) -> str:
         """An HTML-like table label: the colour scale, the zero flag, and how to get op colours."""
         steps = 5 if self.hi > self.lo else 1
+        width = f' width="{LEGEND_WIDTH // steps}"'
         if self.empty:
-            rows = '<tr><td>no gradients yet: call backward() first</td></tr>'
+            rows = f'<tr><td{width}>no gradients yet:<br/>call backward() first</td></tr>'
         else:
             cells = []
             for k in range(steps):
                 value = 10 ** (self.lo + (self.hi - self.lo) * k / max(steps - 1, 1))
                 t = self.position(value)
                 ink = "white" if t < 0.55 else "black"
-                cells.append(f'<td bgcolor="{viridis(t)}"><font color="{ink}">{value:.1e}'
+                cells.append(f'<td bgcolor="{viridis(t)}"{width}><font color="{ink}">{value:.1e}'
                              "</font></td>")
             rows = "<tr>" + "".join(cells) + "</tr>"
             rows += (f'<tr><td colspan="{steps}" color="{ZERO_COLOR}"><font color="{ZERO_COLOR}">'
-                     "orange border: ReLU units dead for the whole batch; dashed: gradient "
-                     "exactly 0 (dead ReLU, saturated sigmoid)"
+                     "orange border: ReLU units dead<br/>for the whole batch<br/>"
+                     "dashed: gradient exactly 0<br/>(dead ReLU, saturated sigmoid)"
                      "</font></td></tr>")
-        note = ("ops: norm of the gradient reaching each op's output" if ops_recorded else
-                "ops not coloured: run backward inside <i>with tg.viz.record_gradients():</i>")
+        note = ("ops: norm of the gradient reaching<br/>each op's output" if ops_recorded else
+                "ops not coloured: run backward inside<br/>"
+                "<i>with tg.viz.record_gradients():</i>")
         return ('<<table border="0" cellborder="1" cellspacing="0" cellpadding="4">'
-                f'<tr><td colspan="{steps}"><b>gradient norm</b> (log scale; parameters: |.grad|)'
-                f'</td></tr>{rows}<tr><td colspan="{steps}">{note}</td></tr></table>>')
+                f'<tr><td colspan="{steps}"><b>gradient norm</b>, log scale<br/>'
+                f'parameters: |.grad|</td></tr>{rows}<tr><td colspan="{steps}">{note}</td></tr>'
+                '</table>>')

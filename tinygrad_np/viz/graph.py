@@ -22,7 +22,9 @@ def draw_graph(root: Any, params: Any = None, *, collapse: bool | int = False,
     root: a Tensor, a graph node, or a list of them (several outputs in one picture).
     params: a Module (parameter names and one cluster per submodule), a
         {name: tensor} dict (names for parameters, inputs or intermediate results),
-        or a list of both. Tensors' own `.name` is used too.
+        or a list of both. A leaf not named there shows its own `.name`, else, for
+        a Parameter, its dotted name in the live model that holds it ("0.weight"),
+        else "leaf".
     collapse: True (or a depth) draws each module at that depth as one box with
         its output shape and parameter count; needs a Module in `params`. Clusters
         come from each module's most recent call (`Module._forward_span`).
@@ -140,6 +142,7 @@ class _Drawing:
         self.tree: modules.ModuleEntry | None = None
         self.param_owner: dict[int, modules.ModuleEntry] = {}
         self.legend: str | None = None  # the gradient legend's HTML label (show_grads)
+        self.live_names: dict[int, str] | None = None  # parameter names from live models
         if model is not None:
             self.tree, by_path = modules.module_tree(model, collapse)
             self.param_owner = modules.parameter_owners(model, by_path)
@@ -240,13 +243,19 @@ class _Drawing:
             self.leaf_key[id(leaf)] = None
             return None
         key = f"t{len(self.leaf_key)}"
-        name = self.names.get(id(leaf)) or leaf.name or "leaf"
+        name = self.names.get(id(leaf)) or leaf.name or self._model_name(leaf) or "leaf"
         cluster = entry if entry is not None and entry.depth > 0 else None
         item = self._add(key, [name, _spec(leaf.shape, leaf.dtype)], dot.PARAM, "param", cluster,
                          leaf)
         item.set(tooltip=f"{name}: {leaf.shape} {leaf.dtype}, requires grad")
         self.leaf_key[id(leaf)] = key
         return key
+
+    def _model_name(self, leaf: Tensor) -> str | None:
+        """A parameter's dotted name in the live model that holds it (found once per picture)."""
+        if self.live_names is None:
+            self.live_names = modules.live_parameter_names()
+        return self.live_names.get(id(leaf))
 
     def _constant(self, node: Function, i: int, cluster: Any, absorbed: bool) -> str | None:
         """The item of a constant input; one array (or one named tensor) is drawn once."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import Any
 
+from tinygrad_np.nn.module import live_modules
+
 
 class ModuleEntry:
     """One module of the tree: where it sits, what it is called, how it is drawn."""
@@ -92,3 +94,15 @@ def parameter_owners(model: Any, by_path: dict[str, ModuleEntry]) -> dict[int, M
     for name, param in model.named_parameters():
         owners[id(param)] = by_path.get(name.rpartition(".")[0], by_path[""])
     return owners
+
+
+def live_parameter_names() -> dict[int, str]:
+    """{id(parameter): dotted name} in every live model (a module no other live module holds)."""
+    alive = live_modules()
+    held = {id(child) for module in alive for child in module.children()}
+    names: dict[int, str] = {}
+    for model in alive:
+        if id(model) not in held:
+            for name, param in model.named_parameters():
+                names.setdefault(id(param), name)
+    return names
