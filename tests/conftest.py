@@ -5,7 +5,6 @@ Profiles (select with the environment variable HYPOTHESIS_PROFILE):
   ci      -- more examples per property, what `.ci/run` uses.
 """
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -22,13 +21,14 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 def _restore_global_state():
     """Undo changes a test makes to the default dtype, grad mode or seed."""
     import tinygrad_np as tg
-    from tinygrad_np import autograd
+    from tinygrad_np import grad_mode
 
-    tensor = sys.modules["tinygrad_np._tensor"]
+    from tinygrad_np import _tensor as tensor
 
     dtype, rng, errors = tg.get_default_dtype(), tensor.default_generator(), np.geterr()
     yield
     tg.set_default_dtype(dtype)
     tensor._rng = rng
-    autograd._grad_enabled = True
+    if grad_mode.current_mode():  # a test left no_grad or anomaly mode on
+        grad_mode.enter_mode(0)
     np.seterr(**errors)

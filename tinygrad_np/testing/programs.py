@@ -49,7 +49,7 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_np as tg
 from tinygrad_np.nn import functional as F
-from tinygrad_np.tensor import Tensor
+from tinygrad_np._tensor import Tensor
 
 __all__ = ["OPS", "OpRow", "Program", "programs"]
 
@@ -195,15 +195,14 @@ def _basic_indices(x: np.ndarray) -> st.SearchStrategy[dict]:
 
 
 def _integer_indices(x: np.ndarray) -> st.SearchStrategy[dict]:
-    """Repeats included: a list on axis 0, a list on axis 1 after `:`, an array per axis."""
+    """Repeats included: a list or tuple on axis 0, or on axis 1 after `:`, an array per axis."""
     def along(axis: int) -> st.SearchStrategy[list]:
         n = x.shape[axis]
         return st.lists(st.integers(-n, n - 1), min_size=1, max_size=4)
-    # NOTE: a tuple in place of the list on axis 1 (x[:, (0, 0)]) is left out: the engine
-    # counts its repeats once (known defect, being fixed); add st.tuples(...) here then.
-    forms = [along(0)]
+    forms = [along(0), along(0).map(lambda ix: (tuple(ix),))]  # x[((1, 1),)]
     if x.ndim >= 2:
         forms.append(along(1).map(lambda ix: (slice(None), ix)))
+        forms.append(along(1).map(lambda ix: (slice(None), tuple(ix))))  # x[:, (0, 0)]
     forms.append(hnp.integer_array_indices(x.shape, result_shape=hnp.array_shapes(
         min_dims=1, max_dims=2, max_side=MAX_SIDE)))
     return st.one_of(forms).filter(lambda ix: np.empty(x.shape)[ix].ndim <= MAX_DIMS).map(
