@@ -88,6 +88,9 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
         self.data = _as_array(data, dtype)
+        if grad_mode.current_mode() & grad_mode.TRACING:  # tg.compile follows the copy
+            from tinygrad_np.compiler.tracer import current_tracer
+            self.data = current_tracer().copied(data, self.data)
         if requires_grad:
             _check_can_require_grad(self.data)
         self.requires_grad = bool(requires_grad)

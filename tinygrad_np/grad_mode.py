@@ -20,6 +20,8 @@ from typing import Any, Callable
 
 GRAD_OFF = 1   # mode bit: ops are not recorded (no_grad, the backward walk)
 ANOMALY = 2    # mode bit: detect_anomaly() checks every op
+TRACING = 4    # mode bit: tg.compile is recording a call (see compile/tracer.py)
+GENERAL_PATH = ANOMALY | TRACING  # modes every op takes the general apply path in
 
 _mode: contextvars.ContextVar[int] = contextvars.ContextVar("tinygrad_np_mode", default=0)
 current_mode = _mode.get  # 0: recording, no anomaly checks
