@@ -362,7 +362,7 @@ def layer_norm(input: Any, normalized_shape: Any, weight: Any = None,  # noqa: A
     if not shape or x.ndim < len(shape) or x.shape[x.ndim - len(shape):] != shape:
         raise ValueError(f"{layer}: normalized_shape={shape} needs an input of shape "
                          f"(*, {', '.join(map(str, shape))}), got {x.shape}")
-    y, _, _ = _normalize(x, tuple(range(x.ndim - len(shape), x.ndim)), eps)
+    y = ops.Normalize.apply(x, axes=tuple(range(x.ndim - len(shape), x.ndim)), eps=eps)
     if weight is not None:
         y = y * weight
     if bias is not None:
@@ -400,7 +400,10 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any,  # noqa: A002
                          f"got input of shape {x.shape}; use a batch of at least 2 or eval()")
     view = (1, channels) + (1,) * (x.ndim - 2)
     if use_batch:
-        y, batch_mean, batch_var = _normalize(x, axes, eps)
+        batch_mean = x.data.mean(axis=axes, keepdims=True)
+        centred = x.data - batch_mean
+        batch_var = (centred * centred).mean(axis=axes, keepdims=True)  # biased
+        y = ops.Normalize.apply(x, axes=axes, eps=eps, stats=(batch_mean, batch_var))
     else:
         mean, var = (np.asarray(_data(s)).reshape(view) for s in stats)
         y = (x - mean) * ((var + eps) ** -0.5)
@@ -409,8 +412,8 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any,  # noqa: A002
     if bias is not None:
         y = y + _lift(bias).reshape(view)
     if training and running_mean is not None and running_var is not None:
-        mean = batch_mean.data.reshape(channels)
-        var = batch_var.data.reshape(channels) * (count / (count - 1))  # unbiased
+        mean = batch_mean.reshape(channels)
+        var = batch_var.reshape(channels) * (count / (count - 1))  # unbiased
         for stat, batch in ((running_mean, mean), (running_var, var)):
             array = _data(stat)
             array[...] = momentum * batch + (1 - momentum) * array
@@ -432,15 +435,6 @@ def _data(t: Any) -> np.ndarray:
     if not isinstance(array, np.ndarray):
         raise TypeError(f"running statistics must be Tensors or ndarrays, got {type(t).__name__}")
     return array
-
-
-def _normalize(x: Tensor, axes: tuple, eps: float) -> tuple[Tensor, Tensor, Tensor]:
-    """((x - mean) / sqrt(biased var + eps), mean, var) over axes (kept): a composite,
-    right to every order."""
-    mean = x.mean(axes, keepdims=True)
-    centred = x - mean
-    var = (centred * centred).mean(axes, keepdims=True)
-    return centred * (var + eps) ** -0.5, mean, var
 
 
 def _shape_tuple(shape: Any) -> tuple:
