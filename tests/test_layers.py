@@ -6,7 +6,6 @@ import math
 import numpy as np
 import pytest
 from hypothesis import assume, given
-from hypothesis import strategies as st
 
 import tinygrad_np as tg
 from tinygrad_np import nn
@@ -381,3 +380,388 @@ def test_functional_batch_norm_updates_ndarrays_and_tensors_in_place():
     F.batch_norm(x, mean, var, training=True, momentum=0.5)
     np.testing.assert_allclose(mean, 0.5 * x.mean(axis=0), rtol=1e-14)
     np.testing.assert_allclose(var.data, 0.5 + 0.5 * x.var(axis=0, ddof=1), rtol=1e-14)
+
+
+# -------------------------------------------------------------------- buffers
+class Counter(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+        self.register_buffer("scale", np.full(2, 2.0))
+        self.register_buffer("steps", np.zeros((), np.int64))
+        self.register_buffer("cache", tg.zeros(3), persistent=False)
+
+    def forward(self, x):
+        self.steps.data += 1
+        return self.fc(x) * self.scale
+
+
+def test_buffers_are_registered_state_not_parameters():
+    model = nn.Sequential(Counter(), nn.BatchNorm1d(2))
+    assert [n for n, _ in model.named_buffers()] == [
+        "0.scale", "0.steps", "0.cache", "1.running_mean", "1.running_var",
+        "1.num_batches_tracked"]
+    assert len(list(model.buffers())) == 6 and len(list(model[0].buffers(recurse=False))) == 3
+    assert all(not b.requires_grad for b in model.buffers())
+    assert {id(p) for p in model.parameters()}.isdisjoint(id(b) for b in model.buffers())
+    assert list(model.state_dict()) == [  # per module: parameters, persistent buffers, children
+        "0.scale", "0.steps", "0.fc.weight", "0.fc.bias", "1.weight", "1.bias",
+        "1.running_mean", "1.running_var", "1.num_batches_tracked"]
+    out = model(tg.ones(3, 2))
+    out.sum().backward()
+    assert model[0].steps.item() == 1 and model[0].scale.grad is None
+    assert model.num_parameters() == 6 + 4  # buffers are not counted
+
+
+def test_buffer_assignment_deletion_and_errors():
+    m = Counter()
+    m.scale = np.array([3.0, 4.0])  # re-assigning keeps it a buffer
+    assert isinstance(m.scale, tg.Tensor) and "scale" in m.state_dict()
+    kept = tg.tensor([5.0, 6.0])
+    m.scale = kept
+    assert m.scale is kept  # a Tensor is kept as it is, not copied
+    m.scale = None
+    assert "scale" not in m.state_dict() and m.scale is None
+    del m.steps
+    assert "steps" not in dict(m.named_buffers()) and not hasattr(m, "steps")
+    with pytest.raises(TypeError, match="buffer 'b' of Counter: a buffer holds state without "
+                                        "gradient, but this Tensor requires grad"):
+        m.register_buffer("b", tg.zeros(2, requires_grad=True))
+    with pytest.raises(TypeError, match="a buffer holds state without gradient"):
+        m.cache = nn.Parameter(np.zeros(2)).requires_grad_(True) * 1
+    with pytest.raises(KeyError, match="must be non-empty and contain no '.'"):
+        m.register_buffer("a.b", np.zeros(1))
+    with pytest.raises(KeyError, match="Counter already has an attribute 'fc'"):
+        m.register_buffer("fc", np.zeros(1))
+    with pytest.raises(KeyError, match="already has an attribute 'train'"):
+        m.register_buffer("train", np.zeros(1))
+    with pytest.raises(TypeError, match="name must be a str"):
+        m.register_buffer(1, np.zeros(1))
+
+    class Early(nn.Module):
+        def __init__(self) -> None:
+            self.register_buffer("x", np.zeros(1))
+
+    with pytest.raises(AttributeError, match=r"before Module.__init__\(\) ran"):
+        Early()
+
+
+def test_to_casts_parameters_and_float_buffers_but_keeps_integer_buffers():
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3), nn.Linear(3, 2))
+    param = model[0].weight
+    model(tg.randn(4, 2)).sum().backward()
+    assert model.to(np.float64) is model
+    assert isinstance(param, nn.Parameter) and param is model[0].weight  # cast in place
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float64)}
+    assert {p.grad.dtype for p in model.parameters()} == {np.dtype(np.float64)}
+    assert model[1].running_mean.dtype == np.float64 and model[1].running_var.dtype == np.float64
+    assert model[1].num_batches_tracked.dtype == np.int64 and model[1].num_batches_tracked == 1
+    with pytest.raises(TypeError, match="must stay floating-point"):
+        model.to(np.int32)
+
+
+def test_state_dict_round_trip_with_buffers_through_a_weights_file(tmp_path):
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.LayerNorm(4))
+    for _ in range(3):
+        model(tg.randn(8, 3))
+    tg.save(model.state_dict(), tmp_path / "bn.npz")
+    fresh = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.LayerNorm(4))
+    fresh.load_state_dict(tg.load(tmp_path / "bn.npz"))
+    for (name, a), (_, b) in zip(model.state_dict().items(), fresh.state_dict().items(),
+                                 strict=True):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+        assert a.dtype == b.dtype
+    assert fresh[1].num_batches_tracked.item() == 3
+    x = tg.randn(5, 3)
+    np.testing.assert_array_equal(model.eval()(x).data, fresh.eval()(x).data)
+
+
+def test_load_state_dict_checks_buffers_and_loads_nothing_on_any_error():
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    before = model.state_dict()
+    for edit, message in [
+        (lambda s: s.update({"1.running_mean": np.zeros(4)}),
+         r"'1.running_mean': shape \(4,\) in the state dict, but the model's buffer has shape"),
+        (lambda s: s.update({"1.num_batches_tracked": np.array(2.5)}),
+         "'1.num_batches_tracked': dtype float64 cannot be cast to the buffer's dtype int64"),
+        (lambda s: s.pop("1.running_var"), "missing keys: '1.running_var'"),
+    ]:
+        state = {k: v + 1 for k, v in before.items()}
+        edit(state)
+        with pytest.raises(RuntimeError, match=message):
+            model.load_state_dict(state)
+        for name, value in model.state_dict().items():
+            np.testing.assert_array_equal(value, before[name], err_msg=name)
+    state = {k: v + 1 for k, v in before.items()}
+    model.load_state_dict(state)
+    assert model[1].num_batches_tracked.item() == 1
+    np.testing.assert_array_equal(model[1].running_var.data, 2.0)
+    skipped = model.load_state_dict({"0.weight": before["0.weight"]}, strict=False)
+    assert "1.running_mean" in skipped.missing_keys
+
+
+def test_parameter_is_a_tensor_that_requires_grad_and_is_cast_by_to():
+    p = nn.Parameter([1.0, 2.0])
+    assert isinstance(p, tg.Tensor) and p.requires_grad and p.is_leaf
+    assert repr(p).startswith("Parameter containing:")
+    m = nn.Module()
+    m.w = p
+    m.to(np.float64)
+    assert m.w is p and p.dtype == np.float64 and list(m.parameters()) == [p]
+
+
+# ----------------------------------------------------------------- containers
+def test_module_list_behaves_like_a_list_with_pytorch_names():
+    layers = nn.ModuleList([nn.Linear(2, 2), nn.ReLU()])
+    layers.append(nn.Linear(2, 3)).extend([nn.Tanh()])
+    layers.insert(1, nn.SiLU())
+    assert [type(m).__name__ for m in layers] == ["Linear", "SiLU", "ReLU", "Linear", "Tanh"]
+    assert list(dict(layers.named_children())) == ["0", "1", "2", "3", "4"]
+    assert [n for n, _ in layers.named_parameters()] == ["0.weight", "0.bias", "3.weight",
+                                                         "3.bias"]
+    assert isinstance(layers[-1], nn.Tanh) and len(layers) == 5
+    part = layers[1:4]
+    assert isinstance(part, nn.ModuleList) and list(dict(part.named_children())) == ["0", "1",
+                                                                                     "2"]
+    layers[1] = nn.GELU()
+    del layers[0]
+    assert [type(m).__name__ for m in layers] == ["GELU", "ReLU", "Linear", "Tanh"]
+    assert list(dict(layers.named_children())) == ["0", "1", "2", "3"]
+    layers += [nn.ELU()]
+    assert len(layers + nn.ModuleList([nn.ReLU()])) == 6
+    with pytest.raises(IndexError, match="ModuleList index 9 out of range for 5 modules"):
+        layers[9]
+    with pytest.raises(TypeError, match="holds Modules, got type"):
+        layers.append(nn.ReLU)
+    with pytest.raises(TypeError, match="use append for one module"):
+        layers.extend(nn.Linear(1, 1))
+    with pytest.raises(NotImplementedError, match="ModuleList has no forward"):
+        layers(tg.zeros(1))
+
+
+def test_module_dict_behaves_like_a_dict():
+    heads = nn.ModuleDict({"score": nn.Linear(4, 1)})
+    heads.update([("act", nn.ReLU())])
+    heads["norm"] = nn.LayerNorm(4)
+    assert list(heads) == ["score", "act", "norm"] == heads.keys()
+    assert "act" in heads and len(heads) == 3 and isinstance(heads["norm"], nn.LayerNorm)
+    assert [k for k, _ in heads.items()] == heads.keys() and len(heads.values()) == 3
+    assert [n for n, _ in heads.named_parameters()] == ["score.weight", "score.bias",
+                                                        "norm.weight", "norm.bias"]
+    assert isinstance(heads.pop("act"), nn.ReLU) and "act" not in heads
+    del heads["score"]
+    assert heads.keys() == ["norm"]
+    with pytest.raises(KeyError, match=r"ModuleDict has no module 'score'; keys: \['norm'\]"):
+        heads["score"]
+    with pytest.raises(KeyError, match="already has an attribute 'train'"):
+        heads["train"] = nn.ReLU()
+    with pytest.raises(KeyError, match="contain no '.'"):
+        heads["a.b"] = nn.ReLU()
+    heads.clear()
+    assert len(heads) == 0
+
+
+def test_flatten_and_identity():
+    x = leaf(wave((2, 3, 4, 5)))
+    assert nn.Flatten()(x).shape == (2, 60)
+    assert nn.Flatten(0)(x).shape == (120,)
+    assert nn.Flatten(1, 2)(x).shape == (2, 12, 5)
+    assert nn.Flatten(-3, -2)(x).shape == (2, 12, 5)
+    np.testing.assert_array_equal(nn.Flatten()(x).data, x.data.reshape(2, 60))
+    assert gradcheck(nn.Flatten(), [leaf(wave((2, 2, 2)))])
+    with pytest.raises(IndexError, match=r"Flatten\(start_dim=1, end_dim=-1\): dimension 1 is "
+                                         r"out of range for an input of shape \(3,\)"):
+        nn.Flatten()(tg.zeros(3))
+    with pytest.raises(ValueError, match="start_dim 2 comes after end_dim 1"):
+        nn.Flatten(2, 1)(x)
+    assert nn.Identity(54, unused=0.1)(x) is x  # arguments ignored, as in PyTorch
+
+
+# ------------------------------------------------------------ summary and viz
+def test_summary_shows_every_new_layer_and_leaves_the_model_as_it_was():
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.blocks = nn.ModuleList([nn.Linear(4, 6), nn.BatchNorm1d(6)])
+            self.acts = nn.ModuleDict({"leaky": nn.LeakyReLU(), "gelu": nn.GELU()})
+            self.rest = nn.Sequential(nn.SiLU(), nn.ELU(), nn.Softplus(), nn.Dropout(0.5),
+                                      nn.LayerNorm(6), nn.Flatten(0), nn.Identity())
+
+        def forward(self, x):
+            for block in self.blocks:
+                x = block(x)
+            return self.rest(self.acts["gelu"](self.acts["leaky"](x)))
+
+    net = Net()
+    result = net.summary((3, 4))
+    rows = [(r.name, r.kind, r.output_shape, r.num_params) for r in result.rows]
+    assert rows == [("blocks.0", "Linear", (3, 6), 30), ("blocks.1", "BatchNorm1d", (3, 6), 12),
+                    ("acts.leaky", "LeakyReLU", (3, 6), 0), ("acts.gelu", "GELU", (3, 6), 0),
+                    ("rest.0", "SiLU", (3, 6), 0), ("rest.1", "ELU", (3, 6), 0),
+                    ("rest.2", "Softplus", (3, 6), 0), ("rest.3", "Dropout", (3, 6), 0),
+                    ("rest.4", "LayerNorm", (3, 6), 12), ("rest.5", "Flatten", (18,), 0),
+                    ("rest.6", "Identity", (18,), 0)]
+    assert result.total_params == 54 and "Total params: 54" in str(result)
+    assert net.training and net.blocks[1].training  # modes restored
+    assert net.blocks[1].num_batches_tracked.item() == 0  # ran in eval mode: no update
+    np.testing.assert_array_equal(net.blocks[1].running_mean.data, 0)
+
+
+def test_viz_names_a_buffer_used_in_the_graph_like_a_parameter():
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU())
+    model.eval()
+    loss = model(tg.randn(5, 3)).sum()
+    with_model = tg.viz.draw_graph(loss, model).source
+    line = next(ln for ln in with_model.splitlines() if "1.running_mean" in ln)
+    assert 'class="const"' in line
+    cluster = with_model[with_model.index("subgraph cluster_1"):]
+    assert "1.running_mean" in cluster[:cluster.index("}")]  # drawn in its module's cluster
+    assert "1.running_mean" in tg.viz.draw_graph(loss).source  # found in the live model
+    collapsed = tg.viz.draw_graph(loss, model, collapse=True).source
+    assert "running_mean" not in collapsed  # part of the BatchNorm box, as its parameters
+    model.train()
+    loss = model(tg.randn(5, 3)).sum()
+    assert "running_mean" not in tg.viz.draw_graph(loss, model).source  # batch stats instead
+
+
+# ---------------------------------------------------- a PyTorch state_dict loads
+# Written from torch 2.13 in float64 (torch.manual_seed(0) init; LayerNorm and BatchNorm
+# affine set to wave(...); three training forwards on wave((5, 3), k), k = 0, 1, 2):
+#   {k: v.numpy() for k, v in model.state_dict().items()} and the outputs below.
+MLP_STATE = {
+    "0.weight": np.array(
+        [
+            [0.5427704542528101, 0.23996970930833816, -0.046900537438113156],
+            [0.48583757737745076, 0.16745942958373372, 0.3361886278485809],
+            [-0.3711136225274597, -0.17192610627289662, 0.09392440389406982],
+            [-0.24452412935978926, -0.05442236557141126, -0.3731997610970005],
+        ]
+    ),
+    "0.bias": np.array(
+        [-0.1671235520669772, 0.14076405628150718, -0.02095966138980555, -0.06835769562526114]
+    ),
+    "1.weight": np.array(
+        [0.8242369704835132, -1.535371619527165, -1.6456571899374177, 0.6549488782753861]
+    ),
+    "1.bias": np.array(
+        [-1.0880422217787395, -1.908038499804178, 0.06724609444227339, 1.9440150027899519]
+    ),
+    "1.running_mean": np.array(
+        [-0.04931065375892101, 0.042358022564536385, -0.001655834911397514, -0.0247796811954009]
+    ),
+    "1.running_var": np.array(
+        [1.044902702910516, 0.8443078505828951, 0.9078883160519348, 0.7712529872367747]
+    ),
+    "1.num_batches_tracked": np.array(3, np.int64),
+    "3.weight": np.array(
+        [1.3139731974375781, 1.8043436675125866, -0.3486535624459593, -1.9908725066127548]
+    ),
+    "3.bias": np.array(
+        [1.9787164932467636, 0.2489088470141234, -1.8455508432256131, -1.2362742244740665]
+    ),
+    "4.weight": np.array(
+        [
+            [-0.09271842563555842, -0.29456140653841284, 0.16503817575014942, 0.2848739004551177],
+            [-0.2896335250816154, 0.17673912091767904, -0.3902647397625539, 0.02375205940224345],
+        ]
+    ),
+    "4.bias": np.array([-0.27397979706160946, 0.05824307538022577]),
+}
+MLP_EVAL_OUT = np.array(
+    [[-1.7571859278368844, 0.0659317051242474], [-1.649694124266249, 0.18751751818558438]]
+)
+MLP_TRAIN_OUT = np.array(
+    [
+        [-1.7278961024193529, 0.271637907209336],
+        [-1.8319356814964483, 0.153842281643493],
+        [-1.0037254031886704, 0.38209928424018474],
+        [-1.7438172986649247, 0.06324141872321912],
+    ]
+)
+MLP_RUNNING_AFTER = {
+    "1.running_mean": np.array(
+        [-0.07553859119952619, 0.05720367016167123, 0.009222203832809821, -0.0412037889497633]
+    ),
+    "1.running_var": np.array(
+        [1.0640551247357062, 0.8067016041747157, 0.8861454270632708, 0.708764529155519]
+    ),
+    "1.num_batches_tracked": np.array(4, np.int64),
+}
+EMB_BN2D_STATE = {
+    "emb.weight": np.array(
+        [
+            [-1.3218818291421377, 1.3148113651971234, 0.4604689979691664],
+            [0.0, 0.0, 0.0],
+            [-3.1452962731231335, -0.11373127757597257, 1.6962024805143952],
+            [-0.6652034805381666, 1.154696227582466, -0.0860751366873787],
+            [-1.96124168414333, 0.22092437177232177, -1.3809366518587674],
+            [-2.0547510174380235, 0.04757655385024031, -0.3855687975933702],
+        ]
+    ),
+    "bn.weight": np.array([1.0, 1.0]),
+    "bn.bias": np.array([0.0, 0.0]),
+    "bn.running_mean": np.array([-0.015054046660141254, -0.005223301254252693]),
+    "bn.running_var": np.array([2.1591243320629334, 2.199524908313788]),
+    "bn.num_batches_tracked": np.array(2, np.int64),
+}
+EMB_OUT = np.array(
+    [
+        [
+            [-1.3218818291421377, 1.3148113651971234, 0.4604689979691664],
+            [0.0, 0.0, 0.0],
+            [-2.0547510174380235, 0.04757655385024031, -0.3855687975933702],
+        ],
+        [
+            [0.0, 0.0, 0.0],
+            [-0.6652034805381666, 1.154696227582466, -0.0860751366873787],
+            [-0.6652034805381666, 1.154696227582466, -0.0860751366873787],
+        ],
+    ]
+)
+BN2D_EVAL_OUT = np.array(
+    [
+        [
+            [[-1.334565211957775, -0.1471894411210958], [1.2708282053656226, 0.8420885533373282]],
+            [[-0.8045022916375937, -1.2529376921475412], [0.13934318459053033, 1.3326455923881826]],
+        ],
+        [
+            [[0.5908588281442508, -1.0206289147440883], [-1.1218839068736537, 0.435432652440575]],
+            [[1.3505809241134645, 0.302930688226264], [-1.183354092672465, -0.9308627325711963]],
+        ],
+    ]
+)
+
+
+def torch_like_mlp() -> nn.Sequential:
+    return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.GELU(), nn.LayerNorm(4),
+                         nn.Linear(4, 2)).to(np.float64)
+
+
+def test_a_pytorch_state_dict_loads_and_gives_pytorch_outputs():
+    model = torch_like_mlp()
+    model.load_state_dict(MLP_STATE)
+    assert model[1].num_batches_tracked.item() == 3
+    model.eval()
+    np.testing.assert_allclose(model(wave((2, 3), 5)).data, MLP_EVAL_OUT, rtol=1e-12)
+    model.train()
+    np.testing.assert_allclose(model(wave((4, 3), 6)).data, MLP_TRAIN_OUT, rtol=1e-12)
+    state = model.state_dict()
+    for name, value in MLP_RUNNING_AFTER.items():
+        np.testing.assert_allclose(state[name], value, rtol=1e-13, err_msg=name)
+
+
+def test_a_pytorch_embedding_and_batchnorm2d_state_loads():
+    model = nn.Module()
+    model.emb = nn.Embedding(6, 3, padding_idx=1)
+    model.bn = nn.BatchNorm2d(2, momentum=None)
+    model.to(np.float64).load_state_dict(EMB_BN2D_STATE)
+    np.testing.assert_array_equal(model.emb([[0, 1, 5], [1, 3, 3]]).data, EMB_OUT)
+    model.eval()
+    np.testing.assert_allclose(model.bn(wave((2, 2, 2, 2), 30)).data, BN2D_EVAL_OUT, rtol=1e-12)
+    # the same running statistics from scratch: momentum=None averages the two batches
+    fresh = nn.BatchNorm2d(2, momentum=None).to(np.float64)
+    for k in range(2):
+        fresh(wave((3, 2, 2, 2), 20 + k))
+    for name, value in fresh.state_dict().items():
+        np.testing.assert_allclose(value, EMB_BN2D_STATE["bn." + name], rtol=1e-13)

@@ -155,7 +155,8 @@ class Module:
             raise TypeError(f"add_module('{name}') needs a Module or None, "
                             f"got {type(module).__name__}")
         self._check_name("add_module", name, self._modules)
-        self._forget(name)
+        if name not in self._modules:  # a replaced child keeps its place, as in PyTorch
+            self._forget(name)
         self._register(self._modules, name, module)
 
     def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
@@ -193,8 +194,7 @@ class Module:
         if not name or "." in name:
             raise KeyError(f"{what}: the name {name!r} must be non-empty and contain no '.' "
                            "(dots separate the levels of names like 'encoder.fc.weight')")
-        if name not in table and name not in self._parameters and name not in self._modules \
-                and name not in self._buffers and hasattr(self, name):
+        if name not in table and hasattr(self, name):
             raise KeyError(f"{what}: {type(self).__name__} already has an attribute "
                            f"{name!r}; choose another name")
 
