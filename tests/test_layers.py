@@ -765,3 +765,11 @@ def test_a_pytorch_embedding_and_batchnorm2d_state_loads():
         fresh(wave((3, 2, 2, 2), 20 + k))
     for name, value in fresh.state_dict().items():
         np.testing.assert_allclose(value, EMB_BN2D_STATE["bn." + name], rtol=1e-13)
+
+
+def test_dropout_gradient_with_a_fixed_mask_passes_gradcheck():
+    def fn(x):
+        tg.manual_seed(11)  # the same mask on every call
+        return F.dropout(x, 0.4)
+
+    assert gradcheck(fn, [leaf(wave((3, 4)))]) and gradgradcheck(fn, [leaf(wave((3, 4)))])
