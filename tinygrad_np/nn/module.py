@@ -159,10 +159,10 @@ class Module:
             self._forget(name)
         self._register(self._modules, name, module)
 
-    def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
+    def register_buffer(self, name: str, array: Any, persistent: bool = True) -> None:
         """Register state that is not a parameter, e.g. BatchNorm's `running_mean`.
 
-        `tensor`: a Tensor that does not require grad (kept as it is), an ndarray or
+        `array`: a Tensor that does not require grad (kept as it is), an ndarray or
         nested list (copied into a new Tensor), or None (declared but absent). A buffer
         is a Tensor so that layers compute with it directly; it is never in
         `parameters()`, never gets a gradient, is cast by `to(dtype)` when it holds
@@ -180,7 +180,7 @@ class Module:
                                  f"ran; call super().__init__() first in "
                                  f"{type(self).__name__}.__init__")
         self._check_name("register_buffer", name, self._buffers)
-        value = _buffer_value(name, tensor, type(self).__name__)
+        value = _buffer_value(name, array, type(self).__name__)
         self._forget(name)
         self._register(self._buffers, name, value)
         if not persistent:
