@@ -14,8 +14,18 @@ from tinygrad_np.nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, 
 from tinygrad_np.nn.module import Module, Parameter
 from tinygrad_np.nn.summary import ModelSummary, summary
 
+# nn layers (Beyond MLPs): containers, activations, dropout, embedding, normalisation
+from tinygrad_np.nn.activation import ELU, GELU, LeakyReLU, SiLU, Softplus
+from tinygrad_np.nn.containers import Flatten, ModuleDict, ModuleList
+from tinygrad_np.nn.dropout import Dropout
+from tinygrad_np.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from tinygrad_np.nn.sparse import Embedding
+
 __all__ = [
     "Module", "Parameter", "Linear", "Sequential", "Identity", "ReLU", "Sigmoid", "Tanh",
     "Softmax", "LogSoftmax", "MSELoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
     "NLLLoss", "summary", "ModelSummary", "functional", "init",
+    # nn layers (Beyond MLPs)
+    "Flatten", "ModuleList", "ModuleDict", "LeakyReLU", "GELU", "SiLU", "ELU", "Softplus",
+    "Dropout", "Embedding", "LayerNorm", "BatchNorm1d", "BatchNorm2d",
 ]
