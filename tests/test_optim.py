@@ -334,7 +334,7 @@ def test_state_dict_layout_and_snapshot() -> None:
     sd = opt.state_dict()
     assert sorted(sd) == ["param_groups", "state"]
     assert sd["param_groups"] == [{"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-8,
-                                   "weight_decay": 0.1, "params": [0, 1]}]
+                                   "weight_decay": 0.1, "amsgrad": False, "params": [0, 1]}]
     assert sorted(sd["state"]) == [0, 1]
     assert sd["state"][0]["step"] == 3
     assert sorted(sd["state"][1]) == ["exp_avg", "exp_avg_sq", "step"]
