@@ -5,8 +5,8 @@
 >>> w.grad = tg.tensor([3.0, 4.0])
 >>> tg.nn.utils.clip_grad_norm_([w], max_norm=1.0)
 Tensor(5.)
->>> w.grad
-Tensor([0.6, 0.8])
+>>> print(w.grad.numpy().round(5))   # scaled by 1 / (5 + 1e-6)
+[0.6 0.8]
 
 The gradients (`p.grad` of each parameter that has one) are changed in place,
 so call these between `backward()` and `optimizer.step()`.
@@ -50,14 +50,16 @@ def _vector_norm(x: np.ndarray, norm_type: float) -> np.ndarray:
 
 def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
                    error_if_nonfinite: bool = False) -> Tensor:
-    """The norm of all `tensors` (e.g. gradients) taken together as one vector: the norm of
-    their norms. A 0-d Tensor (0.0 for no tensors); `norm_type` may be `math.inf`."""
+    """The norm of all `tensors` (e.g. gradients) taken together as one vector, computed as
+    PyTorch does: the norm of their norms (so norm_type=0 counts the tensors that have a
+    nonzero element). A 0-d Tensor (0.0 for no tensors); `norm_type` may be `math.inf`."""
     arrays = [t.data for t in _as_list(tensors, "get_total_norm")]
     norm_type = float(norm_type)
     if not arrays:
         return Tensor(0.0)
-    norms = [_vector_norm(a, norm_type) for a in arrays]
-    total = _vector_norm(np.stack(norms), norm_type)
+    with np.errstate(over="ignore"):  # an overflowing norm is inf, as in PyTorch
+        norms = [_vector_norm(a, norm_type) for a in arrays]
+        total = _vector_norm(np.stack(norms), norm_type)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(f"The total norm of order {norm_type} of the gradients is {total}, "
                            "so they cannot be clipped; find where they become non-finite "
@@ -87,8 +89,13 @@ def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float
     total = np.asarray(total_norm.data if isinstance(total_norm, Tensor) else total_norm)
     clip_coef = np.minimum(float(max_norm) / (total + 1e-6), 1.0)  # NaN stays NaN, as torch
 
-    # NOTE: the factor is cast to each gradient's dtype first, as PyTorch's mul_ by a 0-d tensor
-    _rewrite_grads(parameters, lambda g: np.multiply(g, clip_coef.astype(g.dtype), out=g))
+    def scale(g: np.ndarray) -> None:
+        # the factor in the gradient's dtype, as PyTorch's mul_ by a 0-d tensor; an inf
+        # gradient times a factor of 0 is NaN, as in PyTorch (error_if_nonfinite catches it)
+        with np.errstate(invalid="ignore"):
+            np.multiply(g, clip_coef.astype(g.dtype), out=g)
+
+    _rewrite_grads(parameters, scale)
 
 
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,

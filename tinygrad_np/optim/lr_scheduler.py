@@ -197,8 +197,9 @@ class LambdaLR(LRScheduler):
         if not isinstance(saved, (list, tuple)) or len(saved) != len(self.lr_lambdas):
             raise ValueError(f"LambdaLR.load_state_dict: 'lr_lambdas' must list one entry per "
                              f"param group ({len(self.lr_lambdas)}), got {saved!r:.80}")
-        state["lr_lambdas"] = self.lr_lambdas  # checked and kept: functions are not saved
-        super().load_state_dict(state)
+        lr_lambdas = self.lr_lambdas  # kept: functions are not saved, only their attributes
+        super().load_state_dict({**state, "lr_lambdas": None})
+        self.lr_lambdas = lr_lambdas
         for fn, attributes in zip(self.lr_lambdas, saved, strict=True):
             if attributes is not None:
                 fn.__dict__.update(copy.deepcopy(attributes))
