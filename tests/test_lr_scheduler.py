@@ -329,6 +329,21 @@ def test_checkpoint_mid_run_resumes_bit_for_bit(name: str, tmp_path) -> None:
     assert resumed_opt.param_groups[0]["momentum"] == opt.param_groups[0]["momentum"]
 
 
+def test_checkpoint_at_the_end_of_a_linear_one_cycle_loads(tmp_path) -> None:
+    """Stepped to total_steps, PyTorch's linear OneCycleLR leaves lr below 0 (extrapolated);
+    the optimizer's state dict still loads, as in PyTorch."""
+    opt = sgd(momentum=0.9)
+    scheduler = OneCycleLR(opt, max_lr=1.0, total_steps=10, anneal_strategy="linear")
+    schedule(opt, scheduler, 11)
+    assert scheduler.get_last_lr()[0] < 0
+    tg.save(opt.state_dict(), tmp_path / "opt.npz")
+    fresh = sgd(momentum=0.9)
+    fresh.load_state_dict(tg.load(tmp_path / "opt.npz"))
+    assert fresh.param_groups[0]["lr"] == scheduler.get_last_lr()[0]
+    with pytest.raises(ValueError, match="invalid learning rate"):
+        SGD(fresh.param_groups[0]["params"], lr=-0.1)  # without a scheduler it stays an error
+
+
 def test_lambda_state_restores_callable_objects() -> None:
     opt = sgd()
     warmup = Warmup(4)

@@ -5,6 +5,7 @@ is read, never modified. A parameter whose `.grad` is None is skipped.
 """
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, Callable
 
@@ -94,7 +95,10 @@ class Optimizer:
     def _check_hyperparameters(self, group: dict[str, Any]) -> None:
         """Raise ValueError naming the option when a group's hyperparameter is invalid."""
         lr = group["lr"]
-        if not isinstance(lr, numbers.Real) or isinstance(lr, bool) or not lr >= 0.0:
+        # a scheduler owns the lr of a group with initial_lr: PyTorch's linear OneCycleLR
+        # stepped to total_steps leaves it below 0, and such a checkpoint must still load
+        if (not isinstance(lr, numbers.Real) or isinstance(lr, bool)
+                or not (lr >= 0.0 or ("initial_lr" in group and math.isfinite(lr)))):
             raise ValueError(f"{type(self).__name__}: invalid learning rate lr={lr!r}; "
                              "it must be a number >= 0")
         if not group.get("weight_decay", 0.0) >= 0.0:
