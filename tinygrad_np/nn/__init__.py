@@ -13,6 +13,7 @@ from tinygrad_np.nn.layers import (
 from tinygrad_np.nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from tinygrad_np.nn.module import Module, Parameter
 from tinygrad_np.nn.summary import ModelSummary, summary
+from tinygrad_np.nn import utils  # gradient clipping: tg.nn.utils.clip_grad_norm_
 
 # nn layers (Beyond MLPs): containers, activations, dropout, embedding, normalisation
 from tinygrad_np.nn.activation import ELU, GELU, LeakyReLU, SiLU, Softplus
@@ -29,3 +30,4 @@ __all__ = [
     "Flatten", "ModuleList", "ModuleDict", "LeakyReLU", "GELU", "SiLU", "ELU", "Softplus",
     "Dropout", "Embedding", "LayerNorm", "BatchNorm1d", "BatchNorm2d",
 ]
+__all__ += ["utils"]
