@@ -254,6 +254,13 @@ OPS = [
     Op("stack", lambda a, b, c, axis: tg.stack([a, b, c], axis=axis),
        lambda a, b, c, axis: np.stack([a, b, c], axis=axis), stack_shapes(),
        ("real", "real", "real")),
+    # nn layers (Beyond MLPs): erf and the activation primitives
+    _unary("erf", lambda a: a.erf(), lambda a: np.asarray(np.vectorize(math.erf)(a), a.dtype)),
+    _unary("elu", lambda a: tg.nn.functional.elu(a, 1.5),
+           lambda a: np.where(a > 0, a, 1.5 * np.expm1(a)), "offgrid"),
+    _unary("softplus", lambda a: tg.nn.functional.softplus(a), lambda a: np.logaddexp(0, a)),
+    _unary("softplus_threshold", lambda a: tg.nn.functional.softplus(a, 2, 1),
+           lambda a: np.where(2 * a > 1, a, np.logaddexp(0, 2 * a) / 2), "offgrid"),
 ]
 SECOND_ORDER = [op for op in OPS if op.second_order]
 WITH_CONSTANTS = [op for op in OPS if op.constants]

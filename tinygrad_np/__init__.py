@@ -20,6 +20,7 @@ from tinygrad_np._tensor import (Tensor, arange, concatenate, default_generator,
                                 get_default_dtype, manual_seed, maximum, minimum, ones,
                                 ones_like, rand, randn, set_default_dtype, stack, tensor,
                                 where, zeros, zeros_like)
+from tinygrad_np._tensor import erf  # nn layers (Beyond MLPs)
 
 float32 = _np.float32
 float64 = _np.float64
@@ -33,4 +34,5 @@ __all__ = [
     "ones_like", "eye", "maximum", "minimum", "where", "concatenate", "stack",
     "manual_seed", "default_generator", "get_default_dtype", "set_default_dtype",
     "float32", "float64", "data", "nn", "optim", "testing", "viz", "save", "load",
+    "erf",
 ]

@@ -443,6 +443,11 @@ class Tensor:
         """The data broadcast to shape, as numpy.broadcast_to."""
         return ops.BroadcastTo.apply(self, shape=tuple(shape))
 
+    # ----------------------------------------------- nn layers (Beyond MLPs)
+    def erf(self) -> Tensor:
+        """The error function, elementwise (derivative 2/sqrt(pi) exp(-x**2))."""
+        return _unary(ops.Erf, self)
+
 
 def _shape_op(fn: Any, name: str, t: Tensor, axis: Any) -> tuple:
     """The output shape of NumPy's squeeze/expand_dims, with an error naming op and shape."""
@@ -494,6 +499,12 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 
 def _lift(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
+
+
+# ------------------------------------------------- nn layers (Beyond MLPs)
+def erf(t: Any) -> Tensor:
+    """The error function of a Tensor (or array-like), elementwise; same as `t.erf()`."""
+    return _lift(t).erf()
 
 
 # -------------------------------------------------------------- constructors

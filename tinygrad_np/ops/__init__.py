@@ -29,6 +29,10 @@ from tinygrad_np.ops.losses import BinaryCrossEntropy, CrossEntropy
 from tinygrad_np.ops.reductions import LogSoftmax, Max, Mean, Std, Sum
 from tinygrad_np.ops.shape import (BroadcastTo, Concatenate, GetItem, Reshape, ScatterAdd,
                                    SetItem, Transpose)
+# nn layers (Beyond MLPs): erf and the activations that need a primitive
+from tinygrad_np.ops.activation import ELU, Softplus
+from tinygrad_np.ops.normalization import Normalize
+from tinygrad_np.ops.special import Erf, erf_array
 
 __all__ = [
     "Add", "Sub", "Neg", "Mul", "Div", "Pow", "MatMul", "Linear",
@@ -36,5 +40,6 @@ __all__ = [
     "Sum", "Mean", "Max", "Std", "LogSoftmax",
     "Reshape", "Transpose", "BroadcastTo", "GetItem", "ScatterAdd", "SetItem", "Concatenate",
     "BinaryCrossEntropy", "CrossEntropy",
+    "Erf", "erf_array", "ELU", "Softplus", "Normalize",
     "expand", "index_arrays", "normalize_axis", "scatter_add", "select", "stable_shift",
 ]
