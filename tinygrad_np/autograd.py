@@ -66,7 +66,7 @@ def unbroadcast(grad: Any, shape: tuple) -> Any:
 
 def sum_leading(grad: Any, lead: int) -> Any:
     """`grad` summed over its first `lead` axes (a bias's gradient: the sum over rows)."""
-    if type(grad) is not np.ndarray or grad.ndim != lead + 1 or grad.dtype.kind != "f" \
+    if not isinstance(grad, np.ndarray) or grad.ndim != lead + 1 or grad.dtype.kind != "f" \
             or not grad.shape[-1]:
         return grad.sum(axis=tuple(range(lead)))
     # NOTE: rows summed as ones @ grad, one BLAS call: 2-5x faster than grad.sum(axis=0),

@@ -52,6 +52,10 @@ class Function:
     # An elementwise op can name its forward's NumPy ufunc instead of writing `forward`
     # (`ufunc = np.add`): apply calls it directly, one Python call fewer per op (2% of W3).
     ufunc: Any = None
+    # tg.compile may record forward and backward NumPy call by call (faster replays) when
+    # they use only NumPy functions, ufuncs and array methods -- no array made with
+    # np.empty/zeros and then written into -- and no Python branch on array values.
+    traceable = False
     keeps_all = True  # keeps_output and keeps_inputs, set for each subclass
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -142,6 +142,8 @@ def _base(x: Any) -> Any:
         return x.view(np.ndarray)
     if type(x) in (tuple, list):
         return type(x)(_base(i) for i in x)
+    if type(x) is dict:
+        return {k: _base(v) for k, v in x.items()}
     return x
 
 
@@ -265,15 +267,20 @@ class Tracer:
             return outs[0] if len(outs) == 1 else outs  # at replay (a slot or a live array)
         if isinstance(value, tuple):
             return self.record(fn, args, kwargs, value, where, unpack=len(value))
-        if isinstance(value, (np.generic, float, int)) and not isinstance(value, bool):
-            value = np.asarray(value)
+        if isinstance(value, np.generic):  # a full reduction: keep it an array at replay too
+            return self.record(functools.partial(_array_result, fn), args, kwargs,
+                               np.asarray(value), where)
         if isinstance(value, np.ndarray) or isinstance(value, float):
             return self.record(fn, args, kwargs, value, where)
         return value  # shapes, bools...: Python values, frozen like any control flow
 
     def forward(self, cls: type, node: Function, arrays: list, params: dict) -> Any:
-        """An op applied while recording: run its forward, record it as one step."""
+        """An op applied while recording: its NumPy calls as steps (a traceable op), or its
+        forward as one step."""
         where = f"{cls.__name__} forward"
+        if cls.traceable:
+            out = cls.forward(node, *[self.live(a) for a in arrays], **params)
+            return self.live(out if isinstance(out, np.ndarray) else np.asarray(out))
         self.suspended += 1
         try:
             out = _run_forward(cls.forward, node, *_base(arrays), **_base(params))
@@ -298,6 +305,28 @@ class Tracer:
         if type(spec) is not Slot:
             return copy
         return self.record(_copy_as, (source, copy.dtype), {}, copy, "Tensor(...)")
+
+    def live(self, x: Any) -> Any:
+        """x as a traced value: an array computed by no step (a parameter, a constant made
+        before the call) becomes a slot that the replay reads from the same array object,
+        so a parameter updated in place is read with its new values."""
+        if not isinstance(x, np.ndarray) or isinstance(x, TracedArray):
+            return x
+        found = self.by_key.get(_key(x)) if x.size else None
+        if found is not None:
+            return self.traced(self.values[found], found)
+        index = self.new_slot(x)
+        self.steps.append(Step(_same, (x,), {}, index, "a live array"))
+        return self.traced(x, index)
+
+    def call_value(self, fn: Callable, *args: Any) -> Any:
+        """fn(*args) run now and recorded as one step whose result is a traced value."""
+        self.suspended += 1
+        try:
+            value = fn(*_base(args))
+        finally:
+            self.suspended -= 1
+        return self.record(fn, args, {}, value, getattr(fn, "__qualname__", "call"))
 
     def guard(self, tensor: Any) -> None:
         """The plan reads this tensor's array in place: a replay checks it is still the one."""
@@ -343,34 +372,40 @@ class Tracer:
             if saved is None:
                 raise RuntimeError(autograd.freed_message(node))
             where = f"{type(node).__name__} backward"
-            self.suspended += 1
-            try:
-                in_grads = _run_rule(node, _base(saved), _base(g))
-            finally:
-                self.suspended -= 1
+            if type(node).traceable:  # the rule's NumPy calls become steps
+                in_grads = _run_rule(node, tuple(self.live(s) for s in saved), self.live(g))
+            else:  # the rule is one step
+                self.suspended += 1
+                try:
+                    in_grads = _run_rule(node, _base(saved), _base(g))
+                finally:
+                    self.suspended -= 1
+                in_grads = self.record(_run_rule, (node, saved, g), {}, in_grads, where,
+                                       unpack=len(in_grads))
             node.saved = saved if retain_graph else None
-            in_grads = self.record(_run_rule, (node, saved, g), {}, in_grads, where,
-                                   unpack=len(in_grads))
             for i, (parent, gi) in enumerate(zip(node.parents, in_grads, strict=True)):
                 if parent is None or gi is None:
                     continue
                 kept = saved[i + 1] if saved[i + 1] is not None else saved[0]
                 shape = kept.shape if kept is not None else node.out_shape
-                if type(np.ndarray.view(gi, np.ndarray)) is not np.ndarray \
-                        or gi.shape != shape:
-                    fitted = autograd._fit_grad(_base(gi), shape, node, i)
-                    gi = self.record(autograd._fit_grad, (gi, shape, node, i), {}, fitted,
-                                     where)
+                if not isinstance(gi, np.ndarray) or gi.shape != shape:
+                    gi = autograd._fit_grad(gi, shape, node, i)  # its NumPy calls: steps
                 if parent in grads:
-                    total = _base(grads[parent]) + _base(gi)
-                    grads[parent] = self.record(operator.add, (grads[parent], gi), {}, total,
-                                                "sum of gradients")
+                    grads[parent] = grads[parent] + gi  # a step (traced values)
                 else:
                     grads[parent] = gi
                 if isinstance(parent, Function):
                     parent.out_shape = shape
         for leaf, g in grads.items():
             self.call(autograd.accumulate_grad, leaf, g)
+
+
+def _array_result(fn: Callable, *args: Any, **kwargs: Any) -> np.ndarray:
+    return np.asarray(fn(*args, **kwargs))
+
+
+def _same(array: Any) -> Any:
+    return array
 
 
 def _copy_as(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
