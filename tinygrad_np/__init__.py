@@ -20,6 +20,8 @@ from tinygrad_np._tensor import (Tensor, arange, concatenate, default_generator,
                                 ones_like, rand, randn, set_default_dtype, stack, tensor,
                                 where, zeros, zeros_like)
 from tinygrad_np._tensor import erf  # nn layers (Beyond MLPs)
+from tinygrad_np._tensor import (cos, cumsum, einsum, expm1, flip, log1p, pad, roll,  # v2 ops
+                                sin, square, take_along_axis, tile, tril, triu)
 
 float32 = _np.float32
 float64 = _np.float64
@@ -34,4 +36,8 @@ __all__ = [
     "manual_seed", "default_generator", "get_default_dtype", "set_default_dtype",
     "float32", "float64", "data", "nn", "optim", "testing", "viz", "save", "load",
     "erf",
+]
+__all__ += [  # v2 ops
+    "sin", "cos", "log1p", "expm1", "square", "einsum", "cumsum", "pad", "flip", "roll", "tril",
+    "triu", "take_along_axis", "tile",
 ]
