@@ -23,6 +23,9 @@ from tinygrad_np._tensor import (Tensor, arange, concatenate, default_generator,
 float32 = _np.float32
 float64 = _np.float64
 
+# functional transforms (tg.func)
+from tinygrad_np import func  # noqa: E402
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -33,3 +36,4 @@ __all__ = [
     "manual_seed", "default_generator", "get_default_dtype", "set_default_dtype",
     "float32", "float64", "data", "nn", "optim", "testing", "viz", "save", "load",
 ]
+__all__ += ["func"]
