@@ -368,7 +368,8 @@ def _outputs(out: Any, name: str) -> tuple[list[Tensor], bool]:
 def _scalar_output(out: Any, name: str, has_aux: bool) -> Tensor:
     """f's output, which must be one element."""
     if isinstance(out, (tuple, list)):
-        hint = "" if has_aux else " (to return extra values too, pass has_aux=True)"
+        hint = "" if has_aux or name not in ("grad", "value_and_grad") else \
+            " (to return extra values too, pass has_aux=True)"
         raise TypeError(f"tg.func.{name}: f must return one scalar Tensor, but it returned "
                         f"a {type(out).__name__} of {len(out)}{hint}")
     t = _as_tensor(out, name)
