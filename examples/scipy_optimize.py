@@ -157,10 +157,13 @@ def minimize_with(problem: Problem, method: str, maxiter: int) -> Run:
     counts = {"loss": 0, "hvp": 0}
     loss_and_grad = tg.func.value_and_grad(problem.loss)
 
-    def fun(x: np.ndarray) -> float:
-        counts["loss"] += 1
+    def value_at(x: np.ndarray) -> float:  # the loss alone (no graph is recorded)
         with tg.no_grad():
             return float(problem.loss(tg.Tensor(x)))
+
+    def fun(x: np.ndarray) -> float:
+        counts["loss"] += 1
+        return value_at(x)
 
     def fun_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
         counts["loss"] += 1
@@ -171,13 +174,9 @@ def minimize_with(problem: Problem, method: str, maxiter: int) -> Run:
         counts["hvp"] += 1
         return tg.func.hvp(problem.loss, x, p)[1]
 
-    def value_at(x: np.ndarray) -> float:  # for the curves, not counted
-        with tg.no_grad():
-            return float(problem.loss(tg.Tensor(x)))
-
     history, evaluations = [value_at(problem.x0)], [1]
 
-    def record(xk: np.ndarray) -> None:
+    def record(xk: np.ndarray) -> None:  # after each iteration: not counted
         history.append(value_at(xk))
         evaluations.append(counts["loss"])
 
