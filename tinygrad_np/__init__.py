@@ -26,6 +26,9 @@ from tinygrad_np._tensor import (cos, cumsum, einsum, expm1, flip, log1p, pad, r
 float32 = _np.float32
 float64 = _np.float64
 
+# functional transforms (tg.func)
+from tinygrad_np import func  # noqa: E402
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -41,3 +44,4 @@ __all__ += [  # v2 ops
     "sin", "cos", "log1p", "expm1", "square", "einsum", "cumsum", "pad", "flip", "roll", "tril",
     "triu", "take_along_axis", "tile",
 ]
+__all__ += ["func"]
