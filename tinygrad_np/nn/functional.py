@@ -449,3 +449,46 @@ def _padding_index(padding_idx: int, n: int, layer: str) -> int:
         raise ValueError(f"{layer}: padding_idx={padding_idx} must lie within "
                          f"num_embeddings={n} (-{n} <= padding_idx < {n})")
     return int(padding_idx) % n
+
+# --- v2 ops: pad (PyTorch's pairs, last axis first) and one_hot
+def pad(input: Any, pad: Any, mode: str = "constant", value: float | None = None) -> Tensor:  # noqa: A002
+    """PyTorch's F.pad, constant mode: `pad` holds (before, after) pairs for the last axes,
+    last axis first -- (left, right, top, bottom, ...); a negative pad crops.
+
+    >>> F.pad(tg.ones(2, 2), (1, 0, 0, 1)).shape       # one column left, one row below
+    (3, 3)
+
+    `F.pad(x, pad, value)` (a number where PyTorch puts the mode) works too. NumPy's
+    pad_width is `Tensor.pad`.
+    """
+    if not isinstance(mode, str):  # the contract's F.pad(x, pad, value)
+        mode, value = "constant", mode
+    x = _lift(input)
+    widths = ops.torch_pad_widths(pad, x.shape)
+    return ops.Pad.apply(x, widths=widths, value=ops.pad_value(value, mode, "pad"))
+
+
+def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
+    """Integer class indices -> int64 one-hot vectors on a new last axis, as PyTorch
+    (num_classes=-1: one more than the largest index). No gradient.
+
+    >>> F.one_hot(tg.tensor([0, 2]), 3)
+    Tensor([[1, 0, 0],
+            [0, 0, 1]])
+    """
+    t = np.asarray(tensor.data if isinstance(tensor, Tensor) else tensor)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: needs integer class indices, got dtype {t.dtype} (shape "
+                        f"{t.shape}); convert them with .astype(int)")
+    if num_classes == -1:
+        if not t.size:
+            raise ValueError(f"one_hot: can not infer the number of classes from an empty "
+                             f"tensor (shape {t.shape}); pass num_classes")
+        num_classes = int(t.max()) + 1
+    if t.size and t.min() < 0:
+        raise ValueError(f"one_hot: class values must be non-negative, got {t.min()} "
+                         f"(shape {t.shape})")
+    if t.size and t.max() >= num_classes:
+        raise ValueError(f"one_hot: class values must be smaller than num_classes="
+                         f"{num_classes}, got {t.max()} (shape {t.shape})")
+    return Tensor(t[..., None] == np.arange(num_classes), dtype=np.int64)
