@@ -47,6 +47,20 @@ def default_generator() -> np.random.Generator:
     return _rng
 
 
+def draw(method: str, shape: tuple, generator: np.random.Generator | None = None) -> Any:
+    """generator.<method>(shape) (default: the seeded generator); inside tg.compile's
+    recording a step of the plan, so every replay draws new numbers (dropout masks)."""
+    if grad_mode.current_mode() & grad_mode.TRACING:
+        tracer = grad_mode.step_tracer()
+        if tracer is not None:
+            return tracer.call_value(_draw_now, method, shape, generator)
+    return _draw_now(method, shape, generator)
+
+
+def _draw_now(method: str, shape: tuple, generator: np.random.Generator | None) -> Any:
+    return getattr(generator or _rng, method)(shape)
+
+
 def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
     """User data -> a fresh ndarray following the contract's dtype rules."""
     if isinstance(data, Tensor):
@@ -89,8 +103,7 @@ class Tensor:
                  name: str | None = None) -> None:
         self.data = _as_array(data, dtype)
         if grad_mode.current_mode() & grad_mode.TRACING:  # tg.compile follows the copy
-            from tinygrad_np.compiler.tracer import current_tracer
-            self.data = current_tracer().copied(data, self.data)
+            self.data = grad_mode.active_tracer.get().copied(data, self.data)
         if requires_grad:
             _check_can_require_grad(self.data)
         self.requires_grad = bool(requires_grad)
@@ -763,15 +776,15 @@ def arange(start: float, stop: float | None = None, step: float = 1, dtype: Any 
 def randn(*shape: Any, dtype: Any = None, requires_grad: bool = False,
           generator: np.random.Generator | None = None) -> Tensor:
     """Standard normal samples from the seeded generator (`tg.manual_seed`)."""
-    rng = generator or _rng
-    return _new(rng.standard_normal(_shape(shape)).astype(dtype or _default_dtype), requires_grad)
+    return _new(draw("standard_normal", _shape(shape), generator).astype(dtype or _default_dtype),
+                requires_grad)
 
 
 def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False,
          generator: np.random.Generator | None = None) -> Tensor:
     """Uniform samples in [0, 1) from the seeded generator."""
-    rng = generator or _rng
-    return _new(rng.random(_shape(shape)).astype(dtype or _default_dtype), requires_grad)
+    return _new(draw("random", _shape(shape), generator).astype(dtype or _default_dtype),
+                requires_grad)
 
 
 def _rebuild_tensor(cls: type, data: np.ndarray, requires_grad: bool, name: str | None) -> Tensor:

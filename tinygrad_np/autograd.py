@@ -355,8 +355,8 @@ def backward(tensor: Tensor, grad: Any = None, retain_graph: bool = False,
     _check_differentiable(tensor, "the tensor you call backward() on")
     g = _initial_grad(tensor, grad, create_graph)
     if grad_mode.current_mode() & grad_mode.TRACING:  # tg.compile records this backward
-        from tinygrad_np.compiler.tracer import current_tracer
-        current_tracer().backward(tensor, g, retain_graph)
+        hooks = tuple(h for h in _walk_hooks if h is not _store_retained)  # retained: per node
+        grad_mode.tracer().backward(tensor, g, retain_graph, create_graph, hooks)
         return
     grads = _walk([tensor], [g], retain_graph or create_graph, create_graph)
     for leaf, g in grads.items():

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_np.grad_mode import ANOMALY, GENERAL_PATH, GRAD_OFF, TRACING, current_mode
+from tinygrad_np.grad_mode import (ANOMALY, GENERAL_PATH, GRAD_OFF, TRACING, active_tracer,
+                                   current_mode)
 from tinygrad_np.versions import next_seq
 
 ONE_INPUT = object()    # parent1 of a node with one input
@@ -151,8 +152,7 @@ def apply(cls: type, *inputs: Any, **params: Any) -> "Tensor":
     mode = current_mode()
     try:
         if mode & TRACING:  # tg.compile records the op as one step of its plan
-            from tinygrad_np.compiler.tracer import current_tracer
-            out = current_tracer().forward(cls, node, arrays, params)
+            out = active_tracer.get().forward(cls, node, arrays, params, inputs)
         elif mode & ANOMALY:
             with np.errstate(all="ignore"):  # NaN/inf become the anomaly error, not warnings
                 out = cls.forward(node, *arrays, **params)

@@ -24,7 +24,6 @@ result differs.
 """
 from __future__ import annotations
 
-import copy
 import functools
 from typing import Any, Callable
 
@@ -33,8 +32,8 @@ import numpy as np
 from tinygrad_np import grad_mode
 from tinygrad_np._tensor import Tensor
 from tinygrad_np.compiler.plan import Plan
-from tinygrad_np.compiler.tracer import (CompileError, Slot, TracedArray, TracedFloat, Tracer,
-                                        recording)
+from tinygrad_np.compiler.tracer import (CompileError, Pack, Slot, TracedArray, TracedFloat,
+                                        Tracer, recording)
 from tinygrad_np.function import make_tensor
 
 __all__ = ["compile", "CompiledFunction", "CompileError"]
@@ -97,31 +96,103 @@ class CompiledFunction:
 
     def _checked_replay(self, plan: Plan, args: tuple, arrays: list) -> Any:
         """Eager fn and the replay from the same state; raise at the first difference."""
-        state = _snapshot(plan)
-        tracer = Tracer()
-        with recording(tracer):
-            eager = self.fn(*[tracer.input(a.data if isinstance(a, Tensor) else a)
-                              if isinstance(a, (Tensor, np.ndarray)) else a for a in args])
-        after_eager = _snapshot(plan)
-        _restore(state)
-        values = plan.run(arrays)
-        for i, step in enumerate(plan.steps):
-            if i >= len(tracer.steps):
-                break
-            mismatch = _differs(step, tracer.steps[i], values, tracer.values)
-            if mismatch:
-                raise CompileError(f"tg.compile(check=True): step {i} ({step.where}) differs "
-                                   f"from eager mode: {mismatch}")
-        for (kind, obj, before), (_, _, eager_after) in zip(_snapshot(plan), after_eager):
-            if kind == "array" and not np.allclose(obj, eager_after, rtol=1e-6, atol=1e-12,
-                                                   equal_nan=True):
-                raise CompileError("tg.compile(check=True): an array the step updates in place "
-                                   f"(shape {obj.shape}) differs from eager mode")
-        result = _outputs(plan.outputs, values)
-        if not _same(result, _plain(eager)):
-            raise CompileError("tg.compile(check=True): the returned values differ from eager "
-                               "mode")
+        state = _State(plan)
+        before = state.save()
+        eager = _plain(self.fn(*args))
+        after_eager = state.save()
+        state.restore(before)
+        result = _outputs(plan.outputs, plan.run(arrays))
+        problem = _difference(result, eager, "what the function returned") or \
+            _difference(state.save(), after_eager, "the state it updates")
+        if problem:
+            state.restore(before)
+            where = self._first_difference(plan, args, arrays, state, before)
+            state.restore(after_eager)
+            raise CompileError(f"tg.compile(check=True): {problem} differs between the replay "
+                               f"and eager mode; {where}")
         return result
+
+    def _first_difference(self, plan: Plan, args: tuple, arrays: list, state: "_State",
+                          before: list) -> str:
+        """Record fn again (keeping every value as computed) and replay the plan step by
+        step from the same state: the first step whose results differ."""
+        tracer = Tracer()
+        tracer.keep_copies = True
+        with recording(tracer):
+            self.fn(*[tracer.input(a.data if isinstance(a, Tensor) else a)
+                      if isinstance(a, (Tensor, np.ndarray)) else a for a in args])
+        state.restore(before)
+        made = plan.run_steps(arrays)
+        for i, (step, now) in enumerate(zip(plan.steps, tracer.steps)):
+            if step.where != now.where or getattr(step.fn, "__name__", None) != \
+                    getattr(now.fn, "__name__", None):
+                return (f"at step {i} the function now runs {now.where!r} where the recording "
+                        f"ran {step.where!r}: Python control flow that depends on tensor values "
+                        "is frozen at recording; compute both branches with tg.where, or run "
+                        "this function without tg.compile")
+            slots = () if now.out is None else (now.out,) if type(now.out) is int else now.out
+            eager_values = tuple(tracer.values[s] for s in slots)
+            problem = _difference(made[i], eager_values, "its result")
+            if problem:
+                return (f"the first step that differs is step {i}, {step.where!r} ({problem}): "
+                        "it reads something the plan cannot see change (an array written in "
+                        "place outside tinygrad_np ops, a value frozen at recording)")
+        return ("every recorded step matches: the difference comes from work outside the "
+                "recorded ops (Python state read or written by the function)")
+
+
+class _State:
+    """What a replay may change: arrays the plan reads in place, gradients, optimizer
+    state, random generators -- saved and restored around check=True's two runs."""
+
+    def __init__(self, plan: Plan) -> None:
+        from tinygrad_np._tensor import default_generator
+        self.arrays: dict[int, np.ndarray] = {}
+        self.tensors: dict[int, Tensor] = {}
+        self.optimizers: dict[int, Any] = {}
+        self.generators = {id(default_generator()): default_generator()}
+        for tensor, _ in plan.guards:
+            self._visit(tensor)
+        for step in plan.steps:
+            self._visit((step.args, tuple(step.kwargs.values())))
+            owner = getattr(step.fn, "__self__", None)
+            if owner is not None and hasattr(owner, "param_groups"):
+                self.optimizers[id(owner)] = owner
+                for group in owner.param_groups:
+                    self._visit(group["params"])
+
+    def _visit(self, x: Any) -> None:
+        if isinstance(x, Tensor):
+            self.tensors[id(x)] = x
+            self._visit(x.data)
+        elif isinstance(x, np.ndarray) and x.flags.writeable:  # read-only: cannot change
+            self.arrays[id(x)] = x
+        elif isinstance(x, np.random.Generator):
+            self.generators[id(x)] = x
+        elif isinstance(x, (tuple, list)):
+            for item in x:
+                self._visit(item)
+        elif isinstance(x, Pack):
+            self._visit(x.items)
+
+    def save(self) -> list:
+        return [[a.copy() for a in self.arrays.values()],
+                [None if t.grad is None else t.grad.data.copy() for t in self.tensors.values()],
+                [{p: {k: np.copy(v) if isinstance(v, np.ndarray) else v for k, v in s.items()}
+                  for p, s in o.state.items()} for o in self.optimizers.values()],
+                [g.bit_generator.state for g in self.generators.values()]]
+
+    def restore(self, saved: list) -> None:
+        arrays, grads, states, generators = saved
+        for array, value in zip(self.arrays.values(), arrays):
+            np.copyto(array, value)
+        for tensor, grad in zip(self.tensors.values(), grads):
+            tensor.grad = None if grad is None else make_tensor(grad.copy(), None)
+        for optimizer, state in zip(self.optimizers.values(), states):
+            optimizer.state = {p: {k: np.copy(v) if isinstance(v, np.ndarray) else v
+                                   for k, v in s.items()} for p, s in state.items()}
+        for generator, value in zip(self.generators.values(), generators):
+            generator.bit_generator.state = value
 
 
 def _signature(args: tuple) -> tuple[list, tuple]:
@@ -186,55 +257,38 @@ def _plain(result: Any) -> Any:
     return result
 
 
-def _snapshot(plan: Plan) -> list:
-    """Copies of everything a replay may change: arrays read in place, optimizers, grads."""
-    state = []
-    for step in plan.steps:
-        for spec in (*step.args, *step.kwargs.values()):
-            if isinstance(spec, np.ndarray):
-                state.append(("array", spec, spec.copy()))
-        owner = getattr(step.fn, "__self__", None)
-        if owner is not None and hasattr(owner, "state"):
-            state.append(("optimizer", owner, copy.deepcopy(owner.state)))
-    for tensor, _ in plan.guards:
-        state.append(("grad", tensor, tensor.grad))
-    return state
-
-
-def _restore(state: list) -> None:
-    for kind, obj, saved in state:
-        if kind == "array":
-            np.copyto(obj, saved)
-        elif kind == "optimizer":
-            obj.state = copy.deepcopy(saved)
-        else:
-            obj.grad = saved
-
-
-def _differs(step: Any, eager_step: Any, values: list, eager_values: list) -> str:
-    outs = step.out if isinstance(step.out, tuple) else (step.out,)
-    eager_outs = eager_step.out if isinstance(eager_step.out, tuple) else (eager_step.out,)
-    for slot, eager_slot in zip(outs, eager_outs):
-        if slot is None or eager_slot is None:
-            continue
-        got, want = values[slot], eager_values[eager_slot]
-        if got is None or want is None:
-            continue
-        if np.shape(got) != np.shape(want) or not np.allclose(got, want, rtol=1e-6,
-                                                              atol=1e-12, equal_nan=True):
-            return f"slot {slot}: replay {np.asarray(got).ravel()[:4]} vs eager " \
-                   f"{np.asarray(want).ravel()[:4]}"
-    return ""
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, Tensor):
-        return isinstance(b, Tensor) and np.allclose(a.data, b.data, rtol=1e-6, atol=1e-12,
-                                                     equal_nan=True)
-    if isinstance(a, (tuple, list)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, (float, np.ndarray)):
-        return bool(np.allclose(a, b, rtol=1e-6, atol=1e-12, equal_nan=True))
-    return a == b
+def _difference(got: Any, want: Any, what: str) -> str:
+    """'' when got equals want (to float rounding), else a description of the first
+    difference."""
+    if isinstance(got, Tensor) or isinstance(want, Tensor):
+        if not (isinstance(got, Tensor) and isinstance(want, Tensor)):
+            return f"{what} (a Tensor on one side only)"
+        return _difference(got.data, want.data, what)
+    if isinstance(got, (tuple, list)) and isinstance(want, (tuple, list)):
+        if len(got) != len(want):
+            return f"{what} (lengths {len(got)} and {len(want)})"
+        for a, b in zip(got, want):
+            problem = _difference(a, b, what)
+            if problem:
+                return problem
+        return ""
+    if isinstance(got, dict) and isinstance(want, dict):
+        if got.keys() != want.keys():
+            return f"{what} (keys)"
+        return next((p for k in got if (p := _difference(got[k], want[k], what))), "")
+    if isinstance(got, (np.ndarray, np.generic, float)) or isinstance(want, (np.ndarray,
+                                                                               np.generic)):
+        a, b = np.asarray(got), np.asarray(want)
+        if a.shape != b.shape:
+            return f"{what} (shapes {a.shape} and {b.shape})"
+        if a.dtype.kind not in "fc" or b.dtype.kind not in "fc":
+            return "" if np.array_equal(a, b) else f"{what} ({a.ravel()[:3]} vs {b.ravel()[:3]})"
+        tol = 1e-4 if np.float32 in (a.dtype, b.dtype) else 1e-9
+        if np.allclose(a, b, rtol=tol, atol=tol * 1e-3, equal_nan=True):
+            return ""
+        bad = np.argmax(~np.isclose(a, b, rtol=tol, atol=tol * 1e-3, equal_nan=True))
+        return f"{what} (replay {a.ravel()[bad]!r} vs eager {b.ravel()[bad]!r})"
+    try:
+        return "" if got == want else f"{what} ({got!r} vs {want!r})"
+    except ValueError:  # objects without a plain ==
+        return ""

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_np.compiler.tracer import Pack, Slot, Tracer
+from tinygrad_np.compiler.tracer import Pack, Slot, Tracer, read_live
 
 
 def _resolve(spec: Any, values: list) -> Any:
@@ -77,6 +77,8 @@ class Plan:
             args = [expr(a) for a in step.args]
             args += [f"{k}={expr(v)}" for k, v in step.kwargs.items()]
             call = f"{fn}({', '.join(args)})"
+            if step.fn is read_live:  # a live array (a parameter): the object itself
+                call = args[0]
             if step.out is None:
                 target = ""
             elif type(step.out) is int:
@@ -104,6 +106,21 @@ class Plan:
     def run(self, arrays: list[np.ndarray]) -> dict:
         """Replay on new input arrays; returns {slot: value} of the outputs."""
         return self.replay(*arrays)
+
+    def run_steps(self, arrays: list[np.ndarray]) -> list[tuple]:
+        """Replay step by step (slowly, for check=True): a copy of what each step made."""
+        values: dict[int, Any] = dict(zip(self.inputs, arrays))
+        made = []
+        for step in self.steps:
+            out = step.fn(*[_resolve(a, values) for a in step.args],
+                          **{k: _resolve(v, values) for k, v in step.kwargs.items()})
+            if step.out is None:
+                made.append(())
+                continue
+            slots, outs = ((step.out,), (out,)) if type(step.out) is int else (step.out, out)
+            values.update(zip(slots, outs))
+            made.append(tuple(np.copy(v) if isinstance(v, np.ndarray) else v for v in outs))
+        return made
 
 
 def _literal(value: Any) -> bool:

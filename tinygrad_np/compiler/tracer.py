@@ -13,7 +13,6 @@ A replay then runs the steps on plain arrays: no Tensor, node or graph work.
 """
 from __future__ import annotations
 
-import contextvars
 import functools
 import operator
 from typing import Any, Callable
@@ -26,18 +25,6 @@ from tinygrad_np.function import Function
 
 class CompileError(RuntimeError):
     """tg.compile cannot record this function faithfully; the message says why and what to do."""
-
-
-_active: contextvars.ContextVar["Tracer | None"] = contextvars.ContextVar(
-    "tinygrad_np_tracer", default=None)
-
-
-def current_tracer() -> "Tracer":
-    """The tracer recording in this thread."""
-    tracer = _active.get()
-    if tracer is None:
-        raise CompileError("tracing mode is on but no tg.compile recording is running")
-    return tracer
 
 
 class Slot:
@@ -85,55 +72,66 @@ class TracedArray(np.ndarray):
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         fn = ufunc if method == "__call__" else getattr(ufunc, method)
-        return current_tracer().numpy_call(fn, inputs, kwargs, f"np.{ufunc.__name__}")
+        return _call(fn, inputs, kwargs, f"np.{ufunc.__name__}")
 
     def __array_function__(self, func: Callable, types: Any, args: tuple, kwargs: dict) -> Any:
-        return current_tracer().numpy_call(func, args, kwargs, f"np.{func.__name__}")
+        return _call(func, args, kwargs, f"np.{func.__name__}")
 
     # methods that make new arrays without a ufunc: recorded as steps too
     def __getitem__(self, index: Any) -> Any:
-        return current_tracer().numpy_call(operator.getitem, (self, index), {}, "indexing")
+        return _call(operator.getitem, (self, index), {}, "indexing")
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        current_tracer().numpy_call(operator.setitem, (self, index, value), {}, "assignment")
+        _call(operator.setitem, (self, index, value), {}, "assignment")
 
     def reshape(self, *shape: Any, **kwargs: Any) -> Any:
-        return current_tracer().numpy_call(np.reshape, (self, shape if len(shape) != 1
+        return _call(np.reshape, (self, shape if len(shape) != 1
                                                           else shape[0]), kwargs, "reshape")
 
     def transpose(self, *axes: Any) -> Any:
         axes_arg = axes[0] if len(axes) == 1 else (axes or None)
-        return current_tracer().numpy_call(np.transpose, (self, axes_arg), {}, "transpose")
+        return _call(np.transpose, (self, axes_arg), {}, "transpose")
 
     @property
     def T(self) -> Any:  # noqa: N802
         return self.transpose()
 
     def astype(self, dtype: Any, *args: Any, **kwargs: Any) -> Any:
-        return current_tracer().numpy_call(np.ndarray.astype, (self, dtype) + args, kwargs,
+        return _call(np.ndarray.astype, (self, dtype) + args, kwargs,
                                            "astype")
 
     def copy(self, *args: Any, **kwargs: Any) -> Any:
-        return current_tracer().numpy_call(np.copy, (self,) + args, kwargs, "copy")
+        return _call(np.copy, (self,) + args, kwargs, "copy")
 
     def ravel(self, *args: Any, **kwargs: Any) -> Any:
-        return current_tracer().numpy_call(np.ravel, (self,) + args, kwargs, "ravel")
+        return _call(np.ravel, (self,) + args, kwargs, "ravel")
 
     def flatten(self, *args: Any, **kwargs: Any) -> Any:
-        return current_tracer().numpy_call(np.ndarray.flatten, (self,) + args, kwargs,
+        return _call(np.ndarray.flatten, (self,) + args, kwargs,
                                            "flatten")
 
     def squeeze(self, *args: Any, **kwargs: Any) -> Any:
-        return current_tracer().numpy_call(np.squeeze, (self,) + args, kwargs, "squeeze")
+        return _call(np.squeeze, (self,) + args, kwargs, "squeeze")
 
     def swapaxes(self, *args: Any) -> Any:
-        return current_tracer().numpy_call(np.swapaxes, (self,) + args, {}, "swapaxes")
+        return _call(np.swapaxes, (self,) + args, {}, "swapaxes")
 
     def item(self, *args: Any) -> Any:
-        return current_tracer().item(self, args)
+        tracer = grad_mode.tracer()
+        return np.ndarray.item(_base(self), *args) if tracer is None else \
+            tracer.item(self, args)
 
     def __float__(self) -> float:
-        return float(current_tracer().item(self, ()))
+        return float(self.item())
+
+
+def _call(fn: Callable, args: tuple, kwargs: dict, where: str) -> Any:
+    """fn(*args, **kwargs) as a step of the recording; plain NumPy when none is running (a
+    traced array kept after its recording behaves as an ordinary one)."""
+    tracer = grad_mode.tracer()
+    if tracer is None:
+        return fn(*_base(args), **_base(kwargs))
+    return tracer.numpy_call(fn, args, kwargs, where)
 
 
 def _base(x: Any) -> Any:
@@ -186,10 +184,14 @@ class Tracer:
         self.guards: list[tuple[Any, Any]] = []  # (tensor, its array) the plan reads in place
         self.modules: dict[int, tuple[Any, bool]] = {}  # id -> (module, training) seen
         self.suspended = 0                   # > 0 inside an op or a recorded call
+        self.guarded: set[int] = set()
+        self.keep_copies = False             # check=True: values as they were when computed
+        self.context = ""                    # the op whose NumPy calls are being recorded
 
     # ------------------------------------------------------------ slots
     def new_slot(self, value: Any) -> int:
-        self.values.append(value)
+        self.values.append(np.copy(value) if self.keep_copies and isinstance(value, np.ndarray)
+                           else value)
         index = len(self.values) - 1
         if isinstance(value, np.ndarray):
             self.by_key.setdefault(_key(value), index)
@@ -258,6 +260,8 @@ class Tracer:
         value = fn(*_base(args), **_base(kwargs))
         if self.suspended:
             return value
+        if self.context:
+            where = f"{self.context}: {where}"
         if fn is operator.setitem:
             self.record(fn, args, kwargs, None, where)
             return None
@@ -274,12 +278,23 @@ class Tracer:
             return self.record(fn, args, kwargs, value, where)
         return value  # shapes, bools...: Python values, frozen like any control flow
 
-    def forward(self, cls: type, node: Function, arrays: list, params: dict) -> Any:
+    def forward(self, cls: type, node: Function, arrays: list, params: dict,
+                inputs: tuple = ()) -> Any:
         """An op applied while recording: its NumPy calls as steps (a traceable op), or its
         forward as one step."""
         where = f"{cls.__name__} forward"
+        for t in inputs:  # a leaf's array is read in place: replays check it is the same one
+            data = getattr(t, "data", None)
+            if isinstance(data, np.ndarray) and not isinstance(data, TracedArray) \
+                    and id(t) not in self.guarded:
+                self.guarded.add(id(t))
+                self.guard(t)
         if cls.traceable:
-            out = cls.forward(node, *[self.live(a) for a in arrays], **params)
+            self.context = where
+            try:
+                out = cls.forward(node, *[self.live(a) for a in arrays], **params)
+            finally:
+                self.context = ""
             return self.live(out if isinstance(out, np.ndarray) else np.asarray(out))
         self.suspended += 1
         try:
@@ -316,7 +331,7 @@ class Tracer:
         if found is not None:
             return self.traced(self.values[found], found)
         index = self.new_slot(x)
-        self.steps.append(Step(_same, (x,), {}, index, "a live array"))
+        self.steps.append(Step(read_live, (x,), {}, index, "a live array"))
         return self.traced(x, index)
 
     def call_value(self, fn: Callable, *args: Any) -> Any:
@@ -348,12 +363,22 @@ class Tracer:
             return value
         return self.record(_item, (array,) + args, {}, value, ".item()")
 
-    def backward(self, root: Any, g: Any, retain_graph: bool) -> None:
+    def backward(self, root: Any, g: Any, retain_graph: bool, create_graph: bool,
+                 hooks: tuple) -> None:
         """The walk, recorded: the nodes in the walk's order (newest first), each rule, each
         fit of a gradient to its input's shape and each sum of two gradients a step."""
         from tinygrad_np import autograd
         if root.grad_fn is None:
             raise CompileError("backward() of a leaf inside a compiled function")
+        if create_graph:
+            raise CompileError("backward(create_graph=True) inside tg.compile is not supported: "
+                               "compute higher derivatives without tg.compile (or with tg.func)")
+        if hooks:
+            names = ", ".join(getattr(h, "__qualname__", repr(h)) for h in hooks)
+            raise CompileError(f"backward() inside tg.compile with walk hooks registered "
+                               f"({names}: detect_anomaly, tg.viz.record_gradients or "
+                               "register_walk_hook): the replay "
+                               "would not call them; remove them or run without tg.compile")
         grads: dict[Any, Any] = {root.grad_fn: g}
         nodes, stack, seen = [], [root.grad_fn], {id(root.grad_fn)}
         while stack:
@@ -364,6 +389,10 @@ class Tracer:
                     seen.add(id(parent))
                     stack.append(parent)
         nodes.sort(key=lambda n: -n.seq)
+        if any(node in autograd._retained for node in nodes):
+            raise CompileError("retain_grad() inside tg.compile: the replay would not fill "
+                               "that .grad; return the tensor instead, or run without "
+                               "tg.compile")
         for node in nodes:
             if node not in grads:
                 continue
@@ -373,7 +402,11 @@ class Tracer:
                 raise RuntimeError(autograd.freed_message(node))
             where = f"{type(node).__name__} backward"
             if type(node).traceable:  # the rule's NumPy calls become steps
-                in_grads = _run_rule(node, tuple(self.live(s) for s in saved), self.live(g))
+                self.context = where
+                try:
+                    in_grads = _run_rule(node, tuple(self.live(s) for s in saved), self.live(g))
+                finally:
+                    self.context = ""
             else:  # the rule is one step
                 self.suspended += 1
                 try:
@@ -404,7 +437,7 @@ def _array_result(fn: Callable, *args: Any, **kwargs: Any) -> np.ndarray:
     return np.asarray(fn(*args, **kwargs))
 
 
-def _same(array: Any) -> Any:
+def read_live(array: Any) -> Any:
     return array
 
 
@@ -428,15 +461,6 @@ class TracedFloat(float):
         return self
 
 
-def records_calls() -> bool:
-    """Whether a library call (optimizer.step, zero_grad...) should be recorded as a step:
-    tg.compile is recording and the call is not inside another recorded call."""
-    if not grad_mode.current_mode() & grad_mode.TRACING:
-        return False
-    tracer = _active.get()
-    return tracer is not None and not tracer.suspended
-
-
 def recording(tracer: Tracer) -> Any:
     """A context manager: this thread records into `tracer` (ops take the general path)."""
     return _Recording(tracer)
@@ -447,10 +471,10 @@ class _Recording:
         self.tracer = tracer
 
     def __enter__(self) -> Tracer:
-        self._tracer_token = _active.set(self.tracer)
+        self._tracer_token = grad_mode.active_tracer.set(self.tracer)
         self._mode_token = grad_mode.enter_mode(grad_mode.current_mode() | grad_mode.TRACING)
         return self.tracer
 
     def __exit__(self, *exc: Any) -> None:
         grad_mode.exit_mode(self._mode_token)
-        _active.reset(self._tracer_token)
+        grad_mode.active_tracer.reset(self._tracer_token)

@@ -21,8 +21,8 @@ import numpy as np
 
 from tinygrad_np import ops
 from tinygrad_np._tensor import Tensor, where
-from tinygrad_np import versions  # nn layers (Beyond MLPs)
-from tinygrad_np._tensor import default_generator, get_default_dtype  # nn layers
+from tinygrad_np import grad_mode, versions  # nn layers (Beyond MLPs)
+from tinygrad_np._tensor import draw, get_default_dtype  # nn layers
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -321,7 +321,7 @@ def dropout(x: Any, p: float = 0.5, training: bool = True) -> Tensor:
         return x
     if p == 1:
         return x * np.zeros((), _float_dtype(x))
-    keep = default_generator().random(x.shape) >= p
+    keep = draw("random", x.shape) >= p
     dtype = _float_dtype(x)
     return x * (keep.astype(dtype) * np.asarray(1 / (1 - p), dtype))
 
@@ -414,11 +414,20 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any,  # noqa: A002
     if training and running_mean is not None and running_var is not None:
         mean = batch_mean.reshape(channels)
         var = batch_var.reshape(channels) * (count / (count - 1))  # unbiased
-        for stat, batch in ((running_mean, mean), (running_var, var)):
-            array = _data(stat)
-            array[...] = momentum * batch + (1 - momentum) * array
-            versions.mark_modified(array)
+        update_running((_data(running_mean), _data(running_var)), (mean, var), momentum)
     return y
+
+
+def update_running(stats: tuple, batch: tuple, momentum: float) -> None:
+    """stat = momentum * batch + (1 - momentum) * stat, in place, for each running stat
+    (inside tg.compile's recording: one step of the plan, run at every replay)."""
+    tracer = grad_mode.step_tracer()
+    if tracer is not None:
+        tracer.call(update_running, stats, batch, momentum)
+        return
+    for array, value in zip(stats, batch):
+        array[...] = momentum * value + (1 - momentum) * array
+        versions.mark_modified(array)
 
 
 _SQRT1_2 = 0.7071067811865476  # 1/sqrt(2), as PyTorch's M_SQRT1_2

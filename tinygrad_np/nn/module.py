@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
-from tinygrad_np import versions
+from tinygrad_np import grad_mode, versions
 from tinygrad_np.grad_mode import TRACING, current_mode
 from tinygrad_np.versions import next_seq
 from tinygrad_np._tensor import Tensor
@@ -208,8 +208,7 @@ class Module:
         """Run `forward` (and note which graph nodes it created, for `tg.viz`)."""
         start = next_seq()
         if current_mode() & TRACING:  # tg.compile replays this only in the same train/eval mode
-            from tinygrad_np.compiler.tracer import current_tracer
-            current_tracer().modules[id(self)] = (self, self.training)
+            grad_mode.tracer().modules[id(self)] = (self, self.training)
         out = self.forward(*args, **kwargs)
         self.__dict__["_forward_span"] = (start, next_seq())  # stored as is: no registration
         for observer in _call_observers:
@@ -424,9 +423,9 @@ class Module:
 def reset_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
     """Set each tensor's `.grad` to None, or to zeros (what Module/Optimizer.zero_grad do)."""
     if current_mode() & TRACING:  # tg.compile: a step of the plan
-        from tinygrad_np.compiler import tracer
-        if tracer.records_calls():
-            tracer.current_tracer().call(reset_grads, list(params), set_to_none)
+        tracer = grad_mode.step_tracer()
+        if tracer is not None:
+            tracer.call(reset_grads, list(params), set_to_none)
             return
     for p in params:
         if set_to_none or p.grad is None:

@@ -8,7 +8,7 @@ import numpy as np
 
 from tinygrad_np._tensor import Tensor
 from tinygrad_np.function import number_array
-from tinygrad_np.grad_mode import TRACING, current_mode
+from tinygrad_np.grad_mode import TRACING, current_mode, step_tracer
 
 
 def log(x: Any) -> Any:
@@ -41,9 +41,9 @@ def masked(g: Any, keep: Any) -> Any:
         from tinygrad_np.ops.elementwise import Where
         return Where.apply(g, zero(g), condition=keep)
     if current_mode() & TRACING:  # tg.compile: one step, so the NaN test stays a test
-        from tinygrad_np.compiler import tracer
-        if tracer.records_calls():
-            return tracer.current_tracer().call_value(masked, g, keep)
+        tracer = step_tracer()
+        if tracer is not None:
+            return tracer.call_value(masked, g, keep)
     product = g * keep
     if math.isnan(np.vdot(product, product)):
         return np.where(keep, g, zero(g))
