@@ -30,7 +30,8 @@ from sklearn.model_selection import train_test_split
 
 import tinygrad_np as tg
 from _common import (  # examples/_common.py
-    ExampleParser, positive_float, positive_int, progress, seed_int, train_epoch)
+    add_compile_option, ExampleParser, positive_float, positive_int, progress,
+    seed_int, train_epoch, training_step)
 from tinygrad_np import nn
 
 GATE_X = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], dtype=np.float32)
@@ -60,6 +61,7 @@ def build_parser() -> ExampleParser:
                         help="mini-batch size for a + b")
     parser.add_argument("--seed", type=seed_int, default=0,
                         help="seeds the initial weights and the shuffling")
+    add_compile_option(parser)
     parser.add_argument("--quick", action="store_true",
                         help="a short run (5 epochs of a + b) for tests and smoke checks")
     return parser
@@ -180,8 +182,9 @@ def main(argv: list[str] | None = None) -> dict:
     loader = tg.data.DataLoader(X_train, y_train, batch_size=args.batch_size, shuffle=True,
                                 seed=args.seed)
     losses = []
+    step = training_step(model, loss_fn, optimizer, compiled=args.compile)
     for epoch in range(1, epochs + 1):
-        losses.append(train_epoch(model, loader, loss_fn, optimizer))
+        losses.append(train_epoch(step, loader))
         progress(epoch, epochs, train_mse=losses[-1])
     with tg.no_grad():
         predicted = model(tg.Tensor(X_test)).data

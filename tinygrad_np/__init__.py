@@ -10,7 +10,7 @@ import numpy as _np
 
 from tinygrad_np import data, nn, optim, testing, viz
 from tinygrad_np.anomaly import detect_anomaly
-from tinygrad_np.compiler import CompileError, compile
+from tinygrad_np.compiler import CompiledFunction, CompileError, compile
 from tinygrad_np.autograd import grad
 from tinygrad_np.function import Function
 from tinygrad_np.grad_mode import (enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad,
@@ -34,7 +34,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "tensor", "Function", "grad", "no_grad", "enable_grad", "is_grad_enabled",
-    "set_grad_enabled", "is_anomaly_enabled", "compile", "CompileError",
+    "set_grad_enabled", "is_anomaly_enabled", "compile", "CompileError", "CompiledFunction",
     "detect_anomaly", "zeros", "ones", "full", "arange", "randn", "rand", "zeros_like",
     "ones_like", "eye", "maximum", "minimum", "where", "concatenate", "stack",
     "manual_seed", "default_generator", "get_default_dtype", "set_default_dtype",

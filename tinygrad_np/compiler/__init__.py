@@ -25,6 +25,7 @@ result differs.
 from __future__ import annotations
 
 import functools
+import time
 from typing import Any, Callable
 
 import numpy as np
@@ -55,6 +56,7 @@ class CompiledFunction:
         self.fn, self.check = fn, check
         self.plans: dict[tuple, Plan] = {}
         self.recordings = 0  # how many times fn was recorded (for tests and reports)
+        self.record_seconds = 0.0  # the time those first calls took
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any) -> Any:
@@ -69,6 +71,7 @@ class CompiledFunction:
         return _outputs(plan.outputs, plan.run(arrays))
 
     def _record(self, args: tuple, key: tuple) -> Any:
+        start = time.perf_counter()
         tracer = Tracer()
         swapped: list[tuple[Tensor, np.ndarray]] = []
         call_args = []
@@ -92,6 +95,7 @@ class CompiledFunction:
             self.plans.pop(next(iter(self.plans)))
         self.plans[key] = plan
         self.recordings += 1
+        self.record_seconds += time.perf_counter() - start
         return _plain(result)
 
     def _checked_replay(self, plan: Plan, args: tuple, arrays: list) -> Any:
