@@ -430,6 +430,14 @@ class Tracer:
                 if isinstance(parent, Function):
                     parent.out_shape = shape
         for leaf, g in grads.items():
+            if isinstance(getattr(leaf, "data", None), TracedArray):
+                # a leaf made inside the call: its .grad starts empty at every call, so it
+                # is a traced value (returning x.grad gives each replay's gradient)
+                from tinygrad_np.function import make_tensor
+                g = g if isinstance(g, TracedArray) else self.live(np.asarray(g))
+                g = g if g.dtype == leaf.data.dtype else g.astype(leaf.data.dtype)
+                leaf.grad = make_tensor(g if leaf.grad is None else leaf.grad.data + g, None)
+                continue
             self.call(autograd.accumulate_grad, leaf, g)
 
 
