@@ -42,6 +42,34 @@ TARGETS = {"W1": ("ratio", 1.20), "W2": ("ratio", 1.10), "W3": ("ratio", 2.5),
            "W6": ("abs", 5)}
 TIMEOUT = 300  # seconds for one measurement
 
+# compiled steps (issue 15): tinygrad_np's step under tg.compile, and JAX (jax.jit of
+# the whole step) as its peer; their targets are ratios to NumPy by hand
+LABELS.update({"tinygrad_np_compiled": "tinygrad_np (compiled)", "jax": "jax.jit"})
+COMPILED_TARGETS = {"W1": 0.70, "W2": 0.95, "W5": 0.55}
+NO_PEERS_NEEDED = ("numpy", "tinygrad_np", "tinygrad_np_compiled")
+
+
+def compiled_status(table: dict, w: str) -> str:
+    """tg.compile's target on workload w, and whether it is ahead of jax.jit."""
+    cell = table.get(w, {}).get("tinygrad_np_compiled", {})
+    if w not in COMPILED_TARGETS or "ratio" not in cell:
+        return ""
+    limit = COMPILED_TARGETS[w]
+    text = f"; compiled <= {limit}x {'met' if cell['ratio'] <= limit else 'MISSED'}"
+    jax_seconds = table.get(w, {}).get("jax", {}).get("seconds")
+    if jax_seconds:
+        text += f", {'ahead of' if cell['seconds'] < jax_seconds else 'BEHIND'} jax.jit"
+    return text
+
+
+def compile_row(table: dict, frameworks: list[str], w: str) -> str | None:
+    """The compiled frameworks' first call (recording, tracing + XLA) on workload w."""
+    cells = [fmt(table[w][fw]["compile_seconds"] * 1e3) if "compile_seconds" in
+             table.get(w, {}).get(fw, {}) else "" for fw in frameworks]
+    if not any(cells):
+        return None
+    return f"| {w} compile time (first call) | ms | " + " | ".join(cells) + " |  |"
+
 
 # NOTE: glibc gives freed heap back to the OS above a threshold that it raises the first
 # time a program frees a large block. `import torch` does that, so PyTorch's W1 step had
@@ -77,7 +105,7 @@ def python_for(framework: str) -> str:
     """The peers' virtualenv python (same NumPy for all) when it exists, else this one."""
     if PEERS_PYTHON.exists():
         return str(PEERS_PYTHON)
-    if framework not in ("numpy", "tinygrad_np"):
+    if framework not in NO_PEERS_NEEDED:
         raise SystemExit(f"{framework} needs the peers' virtualenv {PEERS_PYTHON}: "
                          "run `python benchmarks/setup_peers.py` first")
     return sys.executable
@@ -148,7 +176,8 @@ def summarize(runs: dict, workloads: list[str], frameworks: list[str]) -> dict:
             if errors:
                 cell["error"] = errors[0]
             for key in ("seconds", "us_per_op", "peak_rss_mib", "rss_before_mib",
-                        "growth_mib", "rss_100_mib", "rss_end_mib", "page_faults"):
+                        "growth_mib", "rss_100_mib", "rss_end_mib", "page_faults",
+                        "compile_seconds"):
                 values = [r[key] for r in good if key in r]
                 if values:
                     best = key in ("seconds", "us_per_op")  # times; memory takes the median
@@ -204,6 +233,7 @@ def markdown(table: dict, frameworks: list[str], meta: dict) -> str:
                     tg_value = cell.get("ratio") if ratio and target and \
                         TARGETS[target][0] == "ratio" else cell[key] * scale
         status = target_status(target, tg_value) if target else ""
+        status += compiled_status(table, w) if key == "seconds" else ""
         lines.append(f"| {title} | {unit} | " + " | ".join(cells) + f" | {status} |")
 
     for w in table:
@@ -221,6 +251,9 @@ def markdown(table: dict, frameworks: list[str], meta: dict) -> str:
         elif w == "W6":
             row(title, "MiB", "growth_mib", w, "W6", ratio=False, digits=2)
             row("W6 RSS after 100 steps", "MiB", "rss_100_mib", w, None, ratio=False)
+        compiled = compile_row(table, frameworks, w)
+        if compiled:
+            lines.append(compiled)
     return "\n".join(lines) + "\n"
 
 
@@ -257,7 +290,7 @@ def main() -> None:
     if "numpy" not in frameworks:
         frameworks.insert(0, "numpy")  # the floor every ratio is taken against
     if not PEERS_PYTHON.exists():
-        missing = [f for f in frameworks if f not in ("numpy", "tinygrad_np")]
+        missing = [f for f in frameworks if f not in NO_PEERS_NEEDED]
         if missing:
             print(f"peers' virtualenv not found ({PEERS_PYTHON}); skipping {', '.join(missing)}."
                   " Build it with `python benchmarks/setup_peers.py`.", file=sys.stderr)
