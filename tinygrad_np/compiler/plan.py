@@ -39,18 +39,25 @@ class Plan:
         self.outputs = outputs  # the structure fn returned, Slots in place of traced values
         self.guards = list(tracer.guards)
         self.modules = list(tracer.modules.values())
-        self.source, namespace = self._generate(set(_slots_in_outputs(outputs)))
+        kept = set(_slots_in_outputs(outputs))
+        self.folded = _fold(self.steps, tracer.values, kept)
+        self.source, namespace = self._generate(kept)
         exec(compile(self.source, "<tg.compile plan>", "exec"), namespace)  # noqa: S102
         self.replay = namespace["replay"]
 
     def _generate(self, kept: set) -> tuple[str, dict]:
         """The replay function's source, and the objects its names refer to."""
         namespace: dict[str, Any] = {}
+        folded = self.folded
         last_use: dict[int, int] = {}
         for i, step in enumerate(self.steps):
+            if type(step.out) is int and step.out in folded:
+                continue
             for spec in (*step.args, *step.kwargs.values()):
                 for slot in _slots_in(spec):
-                    last_use[slot] = i
+                    slot = folded.get(slot, slot)
+                    if type(slot) is int:
+                        last_use[slot] = i
         free_after: dict[int, list[int]] = {}
         for slot, i in last_use.items():
             if slot not in kept:
@@ -58,7 +65,10 @@ class Plan:
 
         def expr(spec: Any) -> str:
             if type(spec) is Slot:
-                return f"v{spec.index}"
+                index = folded.get(spec.index, spec.index)
+                if type(index) is not int:  # a view of a live array, made once
+                    return expr(index.value)
+                return f"v{index}"
             if type(spec) is Pack:
                 inner = ", ".join(expr(i) for i in spec.items)
                 if spec.kind is list:
@@ -72,6 +82,8 @@ class Plan:
 
         lines = [f"def replay({', '.join(f'v{i}' for i in self.inputs)}):"]
         for i, step in enumerate(self.steps):
+            if type(step.out) is int and step.out in folded:
+                continue
             fn = f"f{i}"
             namespace[fn] = step.fn
             args = [expr(a) for a in step.args]
@@ -140,3 +152,53 @@ def _slots_in_outputs(spec: Any) -> list[int]:
     if kind in (tuple, list):
         return [s for c in content for s in _slots_in_outputs(c)]
     return []
+
+
+class _Const:
+    """A folded slot's value: an array object the replay reads as it is."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+VIEWS = (np.reshape, np.transpose, np.squeeze, np.ravel, np.swapaxes)
+
+
+def _same_view(a: Any, b: Any) -> bool:
+    return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape \
+        and a.strides == b.strides and a.dtype == b.dtype and \
+        a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+
+
+def _fold(steps: list, values: list, kept: set) -> dict[int, Any]:
+    """Slots the replay need not compute: {slot: the slot it equals, or a _Const}.
+
+    A live array (a parameter) is read as the object itself; a view of one (a weight's
+    transpose, a reshape) is made once, here, and tracks the array's in-place updates;
+    a reshape/squeeze to the shape an array already has is that array.
+    NOTE: W5 replay 61 -> 46 steps, W5 -7% and W1 -3% instructions per step (callgrind).
+    """
+    folded: dict[int, Any] = {}
+    for step in steps:
+        out = step.out
+        if type(out) is not int or out in kept:
+            continue
+        if step.fn is read_live:
+            folded[out] = _Const(step.args[0])
+            continue
+        if step.fn not in VIEWS or step.kwargs or not step.args or type(step.args[0]) is not Slot \
+                or any(type(a) in (Slot, Pack) for a in step.args[1:]):
+            continue
+        source = step.args[0].index
+        if _same_view(values[source], values[out]):
+            folded[out] = folded.get(source, source)
+            continue
+        base = folded.get(source)
+        if type(base) is _Const and isinstance(base.value, np.ndarray):
+            view = step.fn(base.value, *step.args[1:])
+            if isinstance(view, np.ndarray) and view.base is not None and \
+                    np.shares_memory(view, base.value) and view.shape == values[out].shape:
+                folded[out] = _Const(view)
+    return folded
