@@ -241,3 +241,53 @@ def test_grad_of_a_leaf_made_inside_is_each_calls_own():
     assert compiled.recordings == 1
     for a, g in zip(inputs, got):  # earlier results are not overwritten by later calls
         np.testing.assert_allclose(g, f(a), rtol=1e-12)
+
+
+def _paired(build, steps: int = 4):
+    """Eager and compiled runs of the step build() makes: (results, state) of each."""
+    runs = []
+    for compiled in (False, True):
+        step, state, after = build()
+        run = tg.compile(step) if compiled else step
+        results = []
+        for k in range(1, steps + 1):
+            results.append(run(np.full((3, 2), float(k))))
+            after(k)
+        runs.append((results, state()))
+    return runs
+
+
+@pytest.mark.parametrize("case", ["shared gradient", "zero_grad to zeros", "momentum later",
+                                  "lr schedule"])
+def test_replaced_gradient_and_sgd_steps_equal_eager(case):
+    """The plan's leaner gradient and SGD steps: what stops them is honoured."""
+    def build():
+        a = tg.tensor([[0.5, -1.0], [2.0, 0.25]], dtype=np.float64, requires_grad=True)
+        b = tg.tensor([[1.5, 0.5], [-0.5, 1.0]], dtype=np.float64, requires_grad=True)
+        opt = tg.optim.SGD([a, b], lr=0.1)
+        sched = tg.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+
+        def step(x):
+            opt.zero_grad(set_to_none=case != "zero_grad to zeros")
+            h = x @ (a + b) if case == "shared gradient" else (x @ a).tanh() @ b
+            loss = (h * h).mean()
+            loss.backward()
+            opt.step()
+            return loss.item()
+
+        def after(k):
+            if case == "lr schedule":
+                sched.step()
+            if case == "momentum later" and k == 2:
+                opt.param_groups[0]["momentum"] = 0.9
+
+        def state():
+            assert not np.shares_memory(a.grad.data, b.grad.data)  # two leaves, two arrays
+            return [t.data.copy() for t in (a, b, a.grad, b.grad)]
+
+        return step, state, after
+
+    (eager, eager_state), (got, state) = _paired(build)
+    np.testing.assert_allclose(got, eager, rtol=1e-12)
+    for s, e in zip(state, eager_state):
+        np.testing.assert_allclose(s, e, rtol=1e-12)
