@@ -291,3 +291,46 @@ def test_replaced_gradient_and_sgd_steps_equal_eager(case):
     np.testing.assert_allclose(got, eager, rtol=1e-12)
     for s, e in zip(state, eager_state):
         np.testing.assert_allclose(s, e, rtol=1e-12)
+
+
+def test_float32_replay_is_bit_for_bit_eager():
+    """Folded views, Python numbers as 0-d arrays, dropped dead steps, the lean SGD step:
+    the replay computes exactly what eager mode does (BCE's range check is dead code)."""
+    def run(compiled):
+        tg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 1), nn.Sigmoid())
+        opt = tg.optim.SGD(model.parameters(), lr=0.5)
+        y = tg.tensor(np.array([[0.0], [1.0], [1.0], [0.0]], np.float32))
+
+        def step(x):
+            opt.zero_grad()
+            loss = nn.BCELoss()(model(x), y) + (1 - model(x)).relu().mean() * 0.5
+            loss.backward()
+            opt.step()
+            return loss.item()
+
+        f = tg.compile(step) if compiled else step
+        rng = np.random.default_rng(3)
+        losses = [f(rng.standard_normal((4, 3)).astype(np.float32)) for _ in range(5)]
+        return losses, [p.data.copy() for p in model.parameters()]
+
+    (eager, eager_params), (got, params) = run(False), run(True)
+    assert got == eager
+    for p, e in zip(params, eager_params):
+        np.testing.assert_array_equal(p, e)
+
+
+def test_unread_result_written_in_place_still_runs():
+    buf = np.zeros(3)
+    w = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+
+    def f(x):
+        t = x * w
+        np.add(t.data, 1.0, buf)  # its result is not read; the write into buf is
+        unused = t.data * 2.0  # noqa: F841 -- dead: not run at replay
+        return t.sum().item()
+
+    compiled = tg.compile(f)
+    for k in range(1, 4):
+        compiled(np.full(3, float(k)))
+        np.testing.assert_allclose(buf, np.full(3, float(k)) * [1, 2, 3] + 1)

@@ -10,7 +10,7 @@ import numpy as np
 from tinygrad_np.function import make_tensor, number_array
 from tinygrad_np.versions import mark_modified
 
-from tinygrad_np.compiler.tracer import Pack, Slot, Tracer, read_live
+from tinygrad_np.compiler.tracer import Pack, Slot, Tracer, _array_result, read_live
 
 
 def _resolve(spec: Any, values: list) -> Any:
@@ -48,6 +48,8 @@ class Plan:
         self.folded = _fold(self.steps, tracer.values, kept)
         self.replaced = _grad_steps(self.steps, tracer.values, kept, self.folded,
                                     set(self.inputs))
+        self.dead = _dead(self.steps, kept)
+        self.scalars = _scalar_args(self.steps, tracer.values)
         self.source, namespace = self._generate(kept)
         exec(compile(self.source, "<tg.compile plan>", "exec"), namespace)  # noqa: S102
         self.replay = namespace["replay"]
@@ -58,7 +60,7 @@ class Plan:
         folded = self.folded
         last_use: dict[int, int] = {}
         for i, step in enumerate(self.steps):
-            if type(step.out) is int and step.out in folded:
+            if type(step.out) is int and step.out in folded or i in self.dead:
                 continue
             for spec in (*step.args, *step.kwargs.values()):
                 for slot in _slots_in(spec):
@@ -89,11 +91,11 @@ class Plan:
 
         lines = [f"def replay({', '.join(f'v{i}' for i in self.inputs)}):"]
         for i, step in enumerate(self.steps):
-            if type(step.out) is int and step.out in folded:
+            if type(step.out) is int and step.out in folded or i in self.dead:
                 continue
             fn = f"f{i}"
             namespace[fn] = self.replaced.get(i, step.fn)
-            args = [expr(a) for a in step.args]
+            args = [expr(a) for a in self.scalars.get(i, step.args)]
             args += [f"{k}={expr(v)}" for k, v in step.kwargs.items()]
             call = f"{fn}({', '.join(args)})"
             if step.fn is read_live:  # a live array (a parameter): the object itself
@@ -303,3 +305,59 @@ def _grad_steps(steps: list, values: list, kept: set, folded: dict, inputs: set)
         if step.out is None and not isinstance(fn, np.ufunc) and fn is not operator.setitem:
             reset.clear()  # an opaque call may set any .grad
     return replaced
+
+
+PURE = (np.reshape, np.transpose, np.squeeze, np.ravel, np.swapaxes, np.where,
+        np.broadcast_to, np.copy, np.ones_like, np.zeros_like, operator.getitem, read_live)
+
+
+def _pure(step: Any) -> bool:
+    """Whether a step only computes its result (no write to any array, no state)."""
+    fn = step.fn
+    if "out" in step.kwargs:
+        return False
+    if type(fn) is functools.partial and fn.func is _array_result:
+        fn = fn.args[0]
+    if isinstance(fn, np.ufunc):
+        return len(step.args) <= fn.nin  # more: an out array given by position
+    if isinstance(getattr(fn, "__self__", None), np.ufunc):
+        return getattr(fn, "__name__", "") in ("reduce", "accumulate") and len(step.args) <= 3
+    return any(fn is f for f in PURE)
+
+
+def _dead(steps: list, kept: set) -> set[int]:
+    """Steps whose results nothing reads (a check's comparisons whose Python branch was
+    frozen at recording): not run.
+    NOTE: W1: BCELoss's range check, two reductions and two comparisons per step."""
+    read, dead = set(kept), set()
+    for i in range(len(steps) - 1, -1, -1):
+        step = steps[i]
+        outs = () if step.out is None else (step.out,) if type(step.out) is int else step.out
+        if outs and not any(o in read for o in outs) and _pure(step):
+            dead.add(i)
+            continue
+        for spec in (*step.args, *step.kwargs.values()):
+            read.update(_slots_in(spec))
+    return dead
+
+
+SCALAR_UFUNCS = (np.add, np.subtract, np.multiply, np.divide, np.maximum, np.minimum, np.where,
+                 np.equal, np.not_equal, np.greater, np.greater_equal, np.less, np.less_equal)
+
+
+def _scalar_args(steps: list, values: list) -> dict[int, tuple]:
+    """Python numbers beside a float array in a ufunc step, as the cached 0-d array of the
+    array's dtype eager mode's arithmetic uses (`number_array`: the same result, NEP 50).
+    NOTE: NumPy converts a Python number on every call (~0.4 us); W5: 6 of them a step."""
+    found: dict[int, tuple] = {}
+    for i, step in enumerate(steps):
+        if step.kwargs or not any(step.fn is u for u in SCALAR_UFUNCS):
+            continue
+        like = next((values[a.index] for a in step.args if type(a) is Slot
+                     and isinstance(values[a.index], np.ndarray)
+                     and values[a.index].dtype in (np.float32, np.float64)), None)
+        if like is None or not any(type(a) in (int, float) for a in step.args):
+            continue
+        found[i] = tuple(number_array(a, like.view(np.ndarray)) if type(a) in (int, float)
+                         and abs(a) < 1e30 else a for a in step.args)
+    return found
