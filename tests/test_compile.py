@@ -334,3 +334,25 @@ def test_unread_result_written_in_place_still_runs():
     for k in range(1, 4):
         compiled(np.full(3, float(k)))
         np.testing.assert_allclose(buf, np.full(3, float(k)) * [1, 2, 3] + 1)
+
+
+def test_in_place_steps_keep_returned_and_later_read_values():
+    """A ufunc writes into a dying input's buffer only: what a call returned, and what a
+    later step still reads, are never overwritten."""
+    w = tg.tensor([1.0, -2.0, 3.0], requires_grad=True)
+
+    def f(x):
+        h = x * w
+        r = (h.exp() + 1.0).relu()  # exp's result dies in the add: reused
+        later = (h * 2.0).sum()  # h is read after r was made: h's buffer is not reused
+        return r, (r * later).tanh(), h
+
+    compiled = tg.compile(f)
+    calls = [np.full(3, 0.1 * k) for k in range(1, 5)]
+    got = [compiled(x) for x in calls]
+    source = next(iter(compiled.plans.values())).source
+    assert "out=v" in source
+    for x, (r, t, h) in zip(calls, got):  # earlier results unchanged by later calls
+        want = f(x)
+        for a, b in zip((r, t, h), want):
+            np.testing.assert_allclose(a.data, b.data, rtol=1e-12)
