@@ -138,3 +138,13 @@ def test_the_table_shows_the_allocator_and_w1_page_faults():
     assert "Allocator: MALLOC_X=1 in every worker" in text
     assert "| W1 minor page faults per step | faults | 0 | 3 |  |" in text
     assert "1.1 (1.10x) | <= 1.2x met |" in text
+
+
+# ---- the compiled column (issue 15): tg.compile's replays pass the same check
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_tinygrad_np_compiled_matches_hand_written_numpy(dtype):
+    import fw_tinygrad_np_compiled
+    reference = bench_check.tiny_results(fw_numpy, dtype)
+    got = bench_check.tiny_results(fw_tinygrad_np_compiled, dtype)
+    assert set(got) == {"bce", "ce", "hinge", "chain"}
+    assert bench_check.compare(reference, got, dtype) == []
