@@ -10,7 +10,7 @@ import numpy as np
 from tinygrad_np.function import make_tensor, number_array
 from tinygrad_np.versions import mark_modified
 
-from tinygrad_np.compiler.tracer import Pack, Slot, Tracer, _array_result, read_live
+from tinygrad_np.compiler.tracer import Pack, Slot, Tracer, read_live
 
 
 def _resolve(spec: Any, values: list) -> Any:
@@ -48,10 +48,7 @@ class Plan:
         self.folded = _fold(self.steps, tracer.values, kept)
         self.replaced = _grad_steps(self.steps, tracer.values, kept, self.folded,
                                     set(self.inputs))
-        self.dead = _dead(self.steps, kept)
         self.scalars = _scalar_args(self.steps, tracer.values)
-        self.in_place = _in_place(self.steps, tracer.values, kept, self.folded, self.dead,
-                                  set(self.inputs))
         self.source, namespace = self._generate(kept)
         exec(compile(self.source, "<tg.compile plan>", "exec"), namespace)  # noqa: S102
         self.replay = namespace["replay"]
@@ -62,7 +59,7 @@ class Plan:
         folded = self.folded
         last_use: dict[int, int] = {}
         for i, step in enumerate(self.steps):
-            if type(step.out) is int and step.out in folded or i in self.dead:
+            if type(step.out) is int and step.out in folded:
                 continue
             for spec in (*step.args, *step.kwargs.values()):
                 for slot in _slots_in(spec):
@@ -93,14 +90,12 @@ class Plan:
 
         lines = [f"def replay({', '.join(f'v{i}' for i in self.inputs)}):"]
         for i, step in enumerate(self.steps):
-            if type(step.out) is int and step.out in folded or i in self.dead:
+            if type(step.out) is int and step.out in folded:
                 continue
             fn = f"f{i}"
             namespace[fn] = self.replaced.get(i, step.fn)
             args = [expr(a) for a in self.scalars.get(i, step.args)]
             args += [f"{k}={expr(v)}" for k, v in step.kwargs.items()]
-            if i in self.in_place:  # the result into a dying input's buffer
-                args.append(f"out=v{self.in_place[i]}")
             call = f"{fn}({', '.join(args)})"
             if step.fn is read_live:  # a live array (a parameter): the object itself
                 call = args[0]
@@ -311,40 +306,6 @@ def _grad_steps(steps: list, values: list, kept: set, folded: dict, inputs: set)
     return replaced
 
 
-PURE = (np.reshape, np.transpose, np.squeeze, np.ravel, np.swapaxes, np.where,
-        np.broadcast_to, np.copy, np.ones_like, np.zeros_like, operator.getitem, read_live)
-
-
-def _pure(step: Any) -> bool:
-    """Whether a step only computes its result (no write to any array, no state)."""
-    fn = step.fn
-    if "out" in step.kwargs:
-        return False
-    if type(fn) is functools.partial and fn.func is _array_result:
-        fn = fn.args[0]
-    if isinstance(fn, np.ufunc):
-        return len(step.args) <= fn.nin  # more: an out array given by position
-    if isinstance(getattr(fn, "__self__", None), np.ufunc):
-        return getattr(fn, "__name__", "") in ("reduce", "accumulate") and len(step.args) <= 3
-    return any(fn is f for f in PURE)
-
-
-def _dead(steps: list, kept: set) -> set[int]:
-    """Steps whose results nothing reads (a check's comparisons whose Python branch was
-    frozen at recording): not run.
-    NOTE: W1: BCELoss's range check, two reductions and two comparisons per step."""
-    read, dead = set(kept), set()
-    for i in range(len(steps) - 1, -1, -1):
-        step = steps[i]
-        outs = () if step.out is None else (step.out,) if type(step.out) is int else step.out
-        if outs and not any(o in read for o in outs) and _pure(step):
-            dead.add(i)
-            continue
-        for spec in (*step.args, *step.kwargs.values()):
-            read.update(_slots_in(spec))
-    return dead
-
-
 SCALAR_UFUNCS = (np.add, np.subtract, np.multiply, np.divide, np.maximum, np.minimum, np.where,
                  np.equal, np.not_equal, np.greater, np.greater_equal, np.less, np.less_equal)
 
@@ -365,65 +326,4 @@ def _scalar_args(steps: list, values: list) -> dict[int, tuple]:
             continue
         found[i] = tuple(number_array(a, like.view(np.ndarray)) if type(a) in (int, float)
                          and abs(a) < 1e30 else a for a in step.args)
-    return found
-
-
-def _transparent(fn: Any) -> bool:
-    """Whether a step's function only reads or writes its arrays, keeping no reference
-    (NumPy ufuncs and their methods, views, indexing) -- unlike an opaque op's forward,
-    which may keep an input on its node for its backward."""
-    if type(fn) is functools.partial and fn.func is _array_result:
-        fn = fn.args[0]
-    return isinstance(fn, np.ufunc) or isinstance(getattr(fn, "__self__", None), np.ufunc) \
-        or fn is operator.setitem or any(fn is f for f in PURE)
-
-
-def _in_place(steps: list, values: list, kept: set, folded: dict, dead: set,
-              inputs: set) -> dict[int, int]:
-    """Elementwise ufunc steps that write their result into an input array dying there:
-    {step index: that input's slot}. The input must be an array the plan made (no view,
-    no other slot sharing its memory, never returned, made and read only by NumPy
-    ufuncs and views), of the result's shape and dtype.
-    NOTE: W1: ReLU's output in its input's buffer (4 x 100-200 KB fewer allocations)."""
-    made: dict[int, int] = {}
-    readers: dict[int, list[int]] = {}
-    for i, step in enumerate(steps):
-        if i in dead:
-            continue
-        outs = () if step.out is None else (step.out,) if type(step.out) is int else step.out
-        for o in outs:
-            made[o] = i
-        for spec in (*step.args, *step.kwargs.values()):
-            for slot in _slots_in(spec):
-                readers.setdefault(folded.get(slot, slot) if type(folded.get(slot, slot))
-                                   is int else -1, []).append(i)
-    owners: dict[int, int] = {}
-    for v in values:
-        if isinstance(v, np.ndarray):
-            owner = v if v.base is None else v.base
-            owners[id(owner)] = owners.get(id(owner), 0) + 1
-    found: dict[int, int] = {}
-    taken: set[int] = set()
-    for i, step in enumerate(steps):
-        fn = step.fn
-        if i in dead or type(step.out) is not int or step.out in folded or step.kwargs \
-                or not isinstance(fn, np.ufunc) or fn.signature is not None or fn.nout != 1 \
-                or len(step.args) != fn.nin:
-            continue
-        result = values[step.out]
-        for a in step.args:
-            if type(a) is not Slot or a.index in folded or a.index in kept or a.index in inputs \
-                    or a.index in taken or a.index not in made:
-                continue
-            v = values[a.index]
-            if type(v) is not np.ndarray or v.base is not None or owners.get(id(v)) != 1 \
-                    or not isinstance(result, np.ndarray) or v.shape != result.shape \
-                    or v.dtype != result.dtype or not v.flags.writeable \
-                    or max(readers.get(a.index, [i])) != i \
-                    or not _transparent(steps[made[a.index]].fn) \
-                    or not all(_transparent(steps[r].fn) for r in readers[a.index]):
-                continue
-            found[i] = a.index
-            taken.add(a.index)
-            break
     return found
