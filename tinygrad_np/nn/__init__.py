@@ -13,9 +13,17 @@ from tinygrad_np.nn.layers import (
 from tinygrad_np.nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from tinygrad_np.nn.module import Module, Parameter
 from tinygrad_np.nn.summary import ModelSummary, summary
+# --- recurrent layers and attention (branch wt-rnnattn)
+from tinygrad_np.nn.attention import MultiheadAttention, TransformerEncoderLayer  # noqa: E402
+from tinygrad_np.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: E402
+# --- end wt-rnnattn
 
 __all__ = [
     "Module", "Parameter", "Linear", "Sequential", "Identity", "ReLU", "Sigmoid", "Tanh",
     "Softmax", "LogSoftmax", "MSELoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
     "NLLLoss", "summary", "ModelSummary", "functional", "init",
 ]
+# --- wt-rnnattn
+__all__ += ["RNN", "GRU", "LSTM", "RNNCell", "GRUCell", "LSTMCell", "MultiheadAttention",
+            "TransformerEncoderLayer"]
+# --- end wt-rnnattn

@@ -264,3 +264,123 @@ def cross_entropy(input: Any, target: Any, weight: Any = None,  # noqa: A002
     if x.ndim == 2 and len(t) and weight is None and reduction != "none" and every:
         return ops.CrossEntropy.apply(x, t, mean=reduction == "mean")
     return _nll(x.log_softmax(class_axis), t, every, weight, ignore_index, reduction)
+
+
+# ------------------------------------------------------------ attention (branch wt-rnnattn)
+def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: Any = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False,
+                                 scale: float | None = None) -> Tensor:
+    """softmax(query @ key^T * scale + mask) @ value over the last two axes, as PyTorch's.
+
+    query (..., L, E), key (..., S, E), value (..., S, Ev) -> (..., L, Ev); leading
+    (batch, head) axes broadcast. scale defaults to 1/sqrt(E). attn_mask broadcasts to
+    (..., L, S): a bool mask keeps the positions where it is True, a float mask is added
+    to the scores. is_causal keeps key j <= query i (no attn_mask then). A query row
+    with every key masked gives zeros, as PyTorch's does. dropout_p > 0 drops attention
+    weights (inverted dropout, masks from the `tg.manual_seed` generator) whenever it
+    is called: pass 0.0 when evaluating, as PyTorch users do.
+
+    >>> import tinygrad_np as tg
+    >>> q = tg.ones(2, 3, 4)
+    >>> tg.nn.functional.scaled_dot_product_attention(q, q, q, is_causal=True).shape
+    (2, 3, 4)
+    """
+    what = "scaled_dot_product_attention"
+    q, k, v = _lift(query), _lift(key), _lift(value)
+    _check_attention_shapes(q, k, v, what)
+    keep = add = None
+    if is_causal:
+        if attn_mask is not None:
+            raise ValueError(f"{what}: pass either attn_mask or is_causal=True, not both "
+                             "(fold the causal mask into attn_mask)")
+        keep = causal_mask(q.shape[-2], k.shape[-2])
+    elif attn_mask is not None:
+        mask = attn_mask if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+        if mask.dtype == np.bool_:
+            keep = mask.data if isinstance(mask, Tensor) else mask
+        elif mask.dtype.kind == "f":
+            add = mask
+        else:
+            raise TypeError(f"{what}: attn_mask must be bool (True = attend) or float (added "
+                            f"to the scores), got {mask.dtype}")
+    return attend(q, k, v, keep, add, dropout_p, scale, what)[0]
+
+
+def causal_mask(queries: int, keys: int) -> np.ndarray:
+    """(queries, keys) bool: True where key j <= query i (PyTorch's top-left causal mask)."""
+    return np.tril(np.ones((queries, keys), dtype=bool))
+
+
+def _check_attention_shapes(q: Tensor, k: Tensor, v: Tensor, what: str) -> None:
+    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
+        raise ValueError(f"{what}: query, key and value need at least 2 axes (..., length, "
+                         f"features), got shapes {q.shape}, {k.shape}, {v.shape}")
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(f"{what}: query of shape {q.shape} and key of shape {k.shape} must "
+                         "have the same last axis (the features compared by q @ k^T)")
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"{what}: key of shape {k.shape} and value of shape {v.shape} must "
+                         "have the same sequence length (axis -2)")
+
+
+def attend(q: Tensor, k: Tensor, v: Tensor, keep: Any, add: Any, dropout_p: float,
+           scale: float | None, what: str) -> tuple[Tensor, Tensor]:
+    """(softmax(q k^T scale + mask) v, the attention weights); keep: bool array (True =
+    attend) or None, add: float mask (array or Tensor) or None, both broadcasting to the
+    weights' shape (..., L, S)."""
+    if not 0 <= dropout_p <= 1:
+        raise ValueError(f"{what}: dropout_p must be in [0, 1], got {dropout_p}")
+    shape = np.broadcast_shapes(q.shape[:-2], k.shape[:-2]) + (q.shape[-2], k.shape[-2])
+    for name, mask in (("mask", keep), ("float mask", add)):
+        if mask is not None and _broadcasts_to(np.shape(mask), shape) is False:
+            raise ValueError(f"{what}: the attention {name} of shape {tuple(np.shape(mask))} "
+                             f"does not broadcast to the attention weights' shape {shape} "
+                             "(batch..., queries L, keys S)")
+    scale = 1.0 / np.sqrt(q.shape[-1]) if scale is None else scale
+    scores = (q * scale) @ k.swapaxes(-1, -2)
+    dead = None
+    if keep is not None or add is not None:
+        bias = np.zeros((), q.dtype) if keep is None else \
+            np.where(keep, 0, -np.inf).astype(scores.dtype)
+        if add is not None and not (isinstance(add, Tensor) and add.requires_grad):
+            bias, add = bias + np.asarray(add.data if isinstance(add, Tensor) else add,
+                                          scores.dtype), None
+        total = bias if add is None else bias + add.data
+        dead = np.all(np.isneginf(total), axis=-1, keepdims=True)
+        if dead.any():  # NOTE: rows with nothing to attend to: finite scores, zeroed after
+            bias = np.where(dead, 0, bias).astype(scores.dtype)
+            add = None if add is None else where(dead, 0.0, add)
+        else:
+            dead = None
+        scores = scores + bias
+        if add is not None:
+            scores = scores + add
+    weights = scores.softmax(-1)
+    if dead is not None:
+        weights = where(dead, 0.0, weights)
+    if dropout_p > 0:
+        weights = inverted_dropout(weights, dropout_p)
+    return weights @ v, weights
+
+
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
+def inverted_dropout(x: Tensor, p: float) -> Tensor:
+    """x * mask / (1 - p) with keep-probability 1 - p, the mask from the global generator.
+
+    STAND-IN for the lead: `dropout(x, p, training=True)` from branch wt-nnlayers does
+    this; when it is merged, use it here and in nn/recurrent.py, attention.py.
+    """
+    real = globals().get("dropout")
+    if real is not None:
+        return real(x, p, True)
+    if p >= 1:
+        return x * np.zeros((), x.dtype)
+    from tinygrad_np._tensor import default_generator
+    keep = default_generator().random(x.shape) >= p
+    return x * (keep / (1.0 - p)).astype(x.dtype)

@@ -48,7 +48,14 @@ def dead_units(out: np.ndarray) -> tuple[int, int]:
 
 
 def constant_facts(a: Any) -> tuple:
-    """(id, shape, value when it has one element) of a constant input, for pictures."""
+    """(id, shape, value when it has one element) of a constant input, for pictures.
+
+    A slice of a larger array stands for that array (one box for the data an unrolled
+    recurrent layer reads step by step).
+    """
+    if type(a) is np.ndarray and a.size > 1:
+        while isinstance(a.base, np.ndarray):
+            a = a.base
     return id(a), np.shape(a), np.asarray(a).item() if np.size(a) == 1 else None
 
 
