@@ -15,6 +15,7 @@ the input's dtype, so a float32 model keeps float32 losses.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -336,7 +337,7 @@ def attend(q: Tensor, k: Tensor, v: Tensor, keep: Any, add: Any, dropout_p: floa
             raise ValueError(f"{what}: the attention {name} of shape {tuple(np.shape(mask))} "
                              f"does not broadcast to the attention weights' shape {shape} "
                              "(batch..., queries L, keys S)")
-    scale = 1.0 / np.sqrt(q.shape[-1]) if scale is None else scale
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     scores = (q * scale) @ k.swapaxes(-1, -2)
     dead = None
     if keep is not None or add is not None:

@@ -343,8 +343,8 @@ class _RNNBase(Module):
         return (get(f"weight_ih_{name}"), get(f"weight_hh_{name}"), get(f"bias_ih_{name}"),
                 get(f"bias_hh_{name}"))
 
-    def _run(self, input: Any, states: Any, name: str) -> tuple[Tensor, list]:  # noqa: A002
-        """Unroll every layer and direction; returns (output, [final states of each])."""
+    def _run(self, input: Any, states: Any, name: list) -> tuple[Tensor, Any]:  # noqa: A002
+        """Unroll every layer and direction; returns (output, h_n) or (output, (h_n, c_n))."""
         x, unbatched = self._sequence(input)
         steps, batch = x.shape[0], x.shape[1]
         if steps == 0:
@@ -376,9 +376,14 @@ class _RNNBase(Module):
         out = stack(seq, axis=1 if self.batch_first and not unbatched else 0)
         if unbatched:
             out = out.reshape(steps, -1)
+        if isinstance(finals[0], tuple):  # LSTM: (h_n, c_n)
+            last: Any = (self._finals([h for h, _ in finals], unbatched),
+                         self._finals([c for _, c in finals], unbatched))
+        else:
+            last = self._finals(finals, unbatched)
         spans.append(("output", start, next_seq()))
         self.__dict__["_sub_spans"] = spans  # read by tg.viz (see viz/modules.py)
-        return out, finals
+        return out, last
 
     def _direction(self, seq: list, state: list, layer: int, reverse: bool,
                    spans: list) -> tuple[list, Any]:
@@ -420,13 +425,14 @@ class RNN(_RNNBase):
 
     def forward(self, input: Any, hx: Any = None) -> tuple[Tensor, Tensor]:  # noqa: A002
         """(output, h_n)."""
-        out, finals = self._run(input, [hx], ["h0"])
-        return out, self._finals(finals, _lift(input).ndim == 2)
+        return self._run(input, [hx], ["h0"])
 
     def _direction(self, seq: list, state: list, layer: int, reverse: bool,
                    spans: list) -> tuple[list, Any]:
+        start = next_seq()
         w_ih, w_hh, b_ih, b_hh = self._weights(layer, reverse)
         bias = _summed_bias(b_ih, b_hh)
+        spans.append(("weights", start, next_seq()))
         relu = self.nonlinearity == "relu"
         (h,) = state
         hs: list = [None] * len(seq)
@@ -453,12 +459,13 @@ class GRU(_RNNBase):
 
     def forward(self, input: Any, hx: Any = None) -> tuple[Tensor, Tensor]:  # noqa: A002
         """(output, h_n)."""
-        out, finals = self._run(input, [hx], ["h0"])
-        return out, self._finals(finals, _lift(input).ndim == 2)
+        return self._run(input, [hx], ["h0"])
 
     def _direction(self, seq: list, state: list, layer: int, reverse: bool,
                    spans: list) -> tuple[list, Any]:
+        start = next_seq()
         weights = gru_split(*self._weights(layer, reverse))
+        spans.append(("weights", start, next_seq()))
         (h,) = state
         hs: list = [None] * len(seq)
         for t in (range(len(seq) - 1, -1, -1) if reverse else range(len(seq))):
@@ -490,15 +497,14 @@ class LSTM(_RNNBase):
             raise TypeError(f"{self._name()}: hx must be a pair (h0, c0), got "
                             f"{type(hx).__name__}")
         h0, c0 = (None, None) if hx is None else hx
-        out, finals = self._run(input, [h0, c0], ["h0", "c0"])
-        unbatched = _lift(input).ndim == 2
-        return out, (self._finals([h for h, _ in finals], unbatched),
-                     self._finals([c for _, c in finals], unbatched))
+        return self._run(input, [h0, c0], ["h0", "c0"])
 
     def _direction(self, seq: list, state: list, layer: int, reverse: bool,
                    spans: list) -> tuple[list, Any]:
+        start = next_seq()
         w_ih, w_hh, b_ih, b_hh = self._weights(layer, reverse)
         bias = _summed_bias(b_ih, b_hh)
+        spans.append(("weights", start, next_seq()))
         h, c = state
         hs: list = [None] * len(seq)
         for t in (range(len(seq) - 1, -1, -1) if reverse else range(len(seq))):
