@@ -6,19 +6,18 @@ PyTorch state dict converted to arrays loads as it is and gives the same outputs
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Callable
 
 import numpy as np
 
 from tinygrad_np import ops
 from tinygrad_np._tensor import Tensor, get_default_dtype
-from tinygrad_np.function import Function
 from tinygrad_np.nn import functional as F
 from tinygrad_np.nn import init
+from tinygrad_np.nn.dropout import Dropout
 from tinygrad_np.nn.layers import Linear
 from tinygrad_np.nn.module import Module, Parameter
-from tinygrad_np.ops.helpers import exp
+from tinygrad_np.nn.normalization import LayerNorm
 
 
 def _lift(x: Any) -> Tensor:
@@ -211,20 +210,17 @@ class TransformerEncoderLayer(Module):
             if activation not in ("relu", "gelu"):
                 raise ValueError(f"TransformerEncoderLayer: activation must be 'relu', 'gelu' "
                                  f"or a callable, got {activation!r}")
-            activation = F.relu if activation == "relu" else _gelu()
+            activation = F.relu if activation == "relu" else F.gelu
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout,
                                             batch_first=batch_first, dtype=dtype)
         self.linear1 = Linear(d_model, dim_feedforward, dtype=dtype)
-        self.dropout = _layer("Dropout")(dropout)
+        self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, dtype=dtype)
         self.norm_first = bool(norm_first)
-        self.norm1 = _layer("LayerNorm")(d_model, eps=layer_norm_eps)
-        self.norm2 = _layer("LayerNorm")(d_model, eps=layer_norm_eps)
-        if dtype is not None:
-            self.norm1.to(dtype)
-            self.norm2.to(dtype)
-        self.dropout1 = _layer("Dropout")(dropout)
-        self.dropout2 = _layer("Dropout")(dropout)
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, dtype=dtype)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, dtype=dtype)
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
         self.activation = activation
         self.batch_first = batch_first
 
@@ -246,58 +242,3 @@ class TransformerEncoderLayer(Module):
 
     def _ff_block(self, x: Tensor) -> Tensor:
         return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
-
-
-# ------------------------------------------------------------------ STAND-INS (for the lead)
-# LayerNorm, Dropout and GELU come from branch wt-nnlayers. Until it is merged these
-# minimal composites stand in, found only when tg.nn has no class of that name; once it
-# is merged, delete this block and import tg.nn's classes and F.gelu directly.
-def _layer(name: str) -> type:
-    from tinygrad_np import nn
-    return getattr(nn, name, None) or _STANDINS[name]
-
-
-def _gelu() -> Callable:
-    return getattr(F, "gelu", None) or _gelu_standin
-
-
-class _LayerNormStandin(Module):
-    """LayerNorm over the last axis: (x - mean) / sqrt(var + eps) * weight + bias."""
-
-    def __init__(self, normalized_shape: int, eps: float = 1e-5) -> None:
-        super().__init__()
-        self.normalized_shape, self.eps = (int(normalized_shape),), eps
-        self.weight = Parameter(np.ones(self.normalized_shape, get_default_dtype()))
-        self.bias = Parameter(np.zeros(self.normalized_shape, get_default_dtype()))
-
-    def forward(self, x: Tensor) -> Tensor:
-        centred = x - x.mean(-1, keepdims=True)
-        var = (centred * centred).mean(-1, keepdims=True)
-        return centred / (var + self.eps).sqrt() * self.weight + self.bias
-
-
-class _DropoutStandin(Module):
-    """Inverted dropout in training, identity in eval."""
-
-    def __init__(self, p: float = 0.5) -> None:
-        super().__init__()
-        self.p = p
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.inverted_dropout(x, self.p) if self.training and self.p > 0 else x
-
-
-class _Erf(Function):
-    def forward(self, a):
-        return np.vectorize(math.erf, otypes=[a.dtype])(a)  # a stand-in: slow, exact
-
-    def backward(self, g):
-        a = self.saved[1]
-        return g * (2 / math.sqrt(math.pi)) * exp(-(a * a))
-
-
-def _gelu_standin(x: Tensor) -> Tensor:
-    return x * 0.5 * (1.0 + _Erf.apply(x * (1 / math.sqrt(2.0))))
-
-
-_STANDINS = {"LayerNorm": _LayerNormStandin, "Dropout": _DropoutStandin}

@@ -361,7 +361,7 @@ class _RNNBase(Module):
         finals: list = []
         for layer in range(self.num_layers):
             if layer > 0 and self.dropout and self.training:
-                seq = [F.inverted_dropout(_lift(s), self.dropout) for s in seq]
+                seq = [F.dropout(_lift(s), self.dropout) for s in seq]
             outs = []
             for d in range(directions):
                 start = next_seq()
