@@ -435,6 +435,41 @@ OPS += [
     Op("repeat", lambda a, reps: a.repeat(*reps), np.tile,
        with_params(shapes(max_side=MAX_SIDE), repeat_reps)),
 ]
+# --- the fused gates of the recurrent cells (branch wt-rnnattn)
+def _np_sigmoid(a: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-a))
+
+
+def _np_gru(gi: np.ndarray, gh: np.ndarray, h: np.ndarray) -> np.ndarray:
+    (i_r, i_z, i_n), (h_r, h_z, h_n) = np.split(gi, 3, -1), np.split(gh, 3, -1)
+    r, z = _np_sigmoid(i_r + h_r), _np_sigmoid(i_z + h_z)
+    n = np.tanh(i_n + r * h_n)
+    return (1 - z) * n + z * h
+
+
+def _np_lstm_c(gates: np.ndarray, c: np.ndarray) -> np.ndarray:
+    i, f, g, _ = np.split(gates, 4, -1)
+    return _np_sigmoid(f) * c + _np_sigmoid(i) * np.tanh(g)
+
+
+def gate_shapes(gates: int, with_projection_pair: bool) -> st.SearchStrategy:
+    """Pre-activations (batch..., gates * H) (twice for the GRU) and a state (batch..., H)."""
+    def build(batch: tuple, hidden: int) -> tuple:
+        wide = batch + (gates * hidden,)
+        return ((wide, wide) if with_projection_pair else (wide,)) + (batch + (hidden,),), {}
+    return st.builds(build, shapes(0, 2, 1, MAX_SIDE), st.integers(1, MAX_SIDE))
+
+
+OPS += [
+    Op("gru_gates", lambda gi, gh, h: tg.ops.GRUGates.apply(gi, gh, h), _np_gru,
+       gate_shapes(3, True), ("real", "real", "real")),
+    Op("lstm_cell_state", lambda g, c: tg.ops.LSTMCellState.apply(g, c), _np_lstm_c,
+       gate_shapes(4, False), ("real", "real")),
+    Op("lstm_hidden", lambda g, c: tg.ops.LSTMHidden.apply(g, c),
+       lambda g, c: _np_sigmoid(np.split(g, 4, -1)[3]) * np.tanh(c), gate_shapes(4, False),
+       ("real", "real")),
+]
+# --- end wt-rnnattn
 SECOND_ORDER = [op for op in OPS if op.second_order]
 WITH_CONSTANTS = [op for op in OPS if op.constants]
 

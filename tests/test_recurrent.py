@@ -435,14 +435,14 @@ def test_an_unrolled_sequence_collapses_to_one_box_per_layer_or_per_step():
     out, h = gru(x)
     loss = h.sum()
     full = parse(tg.viz.draw_graph(loss, gru).source)
-    assert len(full.nodes) > 500  # every op of 64 unrolled steps
+    assert len(full.nodes) > 3 * 64  # every op of 64 unrolled steps
     layers = parse(tg.viz.draw_graph(loss, [gru, {"x": x}], collapse=True).source)
     boxes = layers.of_class("module")
     assert [layers.label(b)[0] for b in boxes] == ["layer 0", "layer 1", "output"]
     assert len(layers.nodes) == 3 + 8 + 3  # the boxes, the 8 weights, x, the zero state, loss
     steps = parse(tg.viz.draw_graph(loss, [gru, {"x": x}], collapse=2).source)
     boxes = sorted(steps.label(b)[0] for b in steps.of_class("module"))
-    assert boxes == sorted(([f"t={t}" for t in range(32)] + ["weights"]) * 2 + ["output"])
+    assert boxes == sorted([f"t={t}" for t in range(32)] * 2 + ["output"])
     assert len(steps.nodes) < 2 * 32 + 20  # O(steps), not O(ops)
     assert {c.attrs["label"] for c in steps.clusters.values()} == {"layer 0", "layer 1"}
 

@@ -1,10 +1,10 @@
 """Recurrent layers: RNN, GRU, LSTM and their cells, with PyTorch's parameters and gate order.
 
-Every layer is a composite of primitives, unrolled over time: per step, one `Linear`
-node projects the input and one the hidden state, and the gates are sigmoid/tanh of
-slices of those. A PyTorch state dict converted to arrays loads as it is
-(`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, `..._reverse`), and gives
-the same outputs.
+Every layer is unrolled over time: per step, one `Linear` node projects the input and
+one the hidden state, and the gates are one fused node (`ops.GRUGates`,
+`ops.LSTMCellState`, `ops.LSTMHidden`; the RNN's is tanh or relu). A PyTorch state dict
+converted to arrays loads as it is (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`,
+`bias_hh_l0`, `..._reverse`) and gives the same outputs.
 
 GRU (gates r, z, n):  r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
                       z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
@@ -35,16 +35,8 @@ from tinygrad_np.nn import init
 from tinygrad_np.nn.module import Module, Parameter
 from tinygrad_np.versions import next_seq
 
-_ALL = slice(None)
-
-
 def _lift(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
-
-
-def _cols(t: Any, start: int, stop: int) -> Tensor:
-    """t[:, start:stop], recorded as one GetItem (the gates' slices of a projection)."""
-    return ops.GetItem.apply(t, index=(_ALL, slice(start, stop)))
 
 
 # ------------------------------------------------------------------ one step of each cell
@@ -55,47 +47,17 @@ def rnn_step(x: Any, h: Any, w_ih: Tensor, w_hh: Tensor, bias: Any, relu: bool) 
 
 
 def gru_step(x: Any, h: Any, w_ih: Tensor, w_hh: Tensor, b_ih: Any, b_hh: Any) -> Tensor:
-    """One GRU step (PyTorch's gate order r, z, n)."""
-    n_hidden = w_hh.shape[1]
-    gi = ops.Linear.apply(x, w_ih, b_ih)  # (B, 3H): [r | z | n] input parts
-    gh = ops.Linear.apply(h, w_hh, b_hh)
-    rz = (_cols(gi, 0, 2 * n_hidden) + _cols(gh, 0, 2 * n_hidden)).sigmoid()
-    r, z = _cols(rz, 0, n_hidden), _cols(rz, n_hidden, 2 * n_hidden)
-    n = (_cols(gi, 2 * n_hidden, 3 * n_hidden) + r * _cols(gh, 2 * n_hidden, 3 * n_hidden)).tanh()
-    return n + z * (h - n)  # = (1 - z) * n + z * h
-
-
-def gru_split(w_ih: Tensor, w_hh: Tensor, b_ih: Any, b_hh: Any) -> tuple:
-    """The GRU weights cut once per sequence into the [r | z] and n parts `gru_step_split` uses."""
-    rz, n = slice(0, 2 * w_hh.shape[1]), slice(2 * w_hh.shape[1], None)
-    if b_ih is None:
-        b_rz = b_in = b_hn = None
-    else:
-        b_rz, b_in, b_hn = b_ih[rz] + b_hh[rz], b_ih[n], b_hh[n]
-    return w_ih[rz], w_hh[rz], b_rz, w_ih[n], b_in, w_hh[n], b_hn
-
-
-def gru_step_split(x: Any, h: Any, w_irz: Tensor, w_hrz: Tensor, b_rz: Any, w_in: Tensor,
-                   b_in: Any, w_hn: Tensor, b_hn: Any) -> Tensor:
-    """gru_step on weights cut by `gru_split`: no slices of the projections."""
-    n_hidden = w_hn.shape[1]
-    rz = ops.Linear.apply(h, w_hrz, ops.Linear.apply(x, w_irz, b_rz)).sigmoid()
-    r, z = _cols(rz, 0, n_hidden), _cols(rz, n_hidden, 2 * n_hidden)
-    n = (ops.Linear.apply(x, w_in, b_in) + r * ops.Linear.apply(h, w_hn, b_hn)).tanh()
-    return n + z * (h - n)
+    """One GRU step (PyTorch's gate order r, z, n): two projections and the fused gates."""
+    return ops.GRUGates.apply(ops.Linear.apply(x, w_ih, b_ih), ops.Linear.apply(h, w_hh, b_hh),
+                              h)
 
 
 def lstm_step(x: Any, h: Any, c: Any, w_ih: Tensor, w_hh: Tensor,
               bias: Any) -> tuple[Tensor, Tensor]:
     """One LSTM step (PyTorch's gate order i, f, g, o); `bias` is b_ih + b_hh (or None)."""
-    n_hidden = w_hh.shape[1]
     gates = ops.Linear.apply(h, w_hh, ops.Linear.apply(x, w_ih, bias))  # (B, 4H)
-    s = gates.sigmoid()  # NOTE: one sigmoid over all four gates; g's quarter goes unused
-    i, f, o = _cols(s, 0, n_hidden), _cols(s, n_hidden, 2 * n_hidden), _cols(s, 3 * n_hidden,
-                                                                             4 * n_hidden)
-    g = _cols(gates, 2 * n_hidden, 3 * n_hidden).tanh()
-    c = f * c + i * g
-    return o * c.tanh(), c
+    c = ops.LSTMCellState.apply(gates, c)
+    return ops.LSTMHidden.apply(gates, c), c
 
 
 def _summed_bias(b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor | None:
@@ -463,14 +425,12 @@ class GRU(_RNNBase):
 
     def _direction(self, seq: list, state: list, layer: int, reverse: bool,
                    spans: list) -> tuple[list, Any]:
-        start = next_seq()
-        weights = gru_split(*self._weights(layer, reverse))
-        spans.append(("weights", start, next_seq()))
+        w_ih, w_hh, b_ih, b_hh = self._weights(layer, reverse)
         (h,) = state
         hs: list = [None] * len(seq)
         for t in (range(len(seq) - 1, -1, -1) if reverse else range(len(seq))):
             start = next_seq()
-            h = hs[t] = gru_step_split(seq[t], h, *weights)
+            h = hs[t] = gru_step(seq[t], h, w_ih, w_hh, b_ih, b_hh)
             spans.append((f"t={t}", start, next_seq()))
         return hs, h
 

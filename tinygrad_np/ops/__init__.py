@@ -42,6 +42,7 @@ from tinygrad_np.ops.indexing import TakeAlongAxis, along_axis_index, gather_ind
 from tinygrad_np.ops.movement import (Cumsum, Flip, Pad, Roll, Tile, Tril, Triu,
                                       cumsum_axis, pad_value, pad_widths, roll_args, tile_reps,
                                       torch_pad_widths, triangle_check)
+from tinygrad_np.ops.recurrent import GRUGates, LSTMCellState, LSTMHidden  # wt-rnnattn
 
 __all__ = [
     "Add", "Sub", "Neg", "Mul", "Div", "Pow", "MatMul", "Linear",
@@ -58,3 +59,4 @@ __all__ += [  # --- v2 ops
     "parse_subscripts", "along_axis_index", "gather_index", "cumsum_axis", "pad_value",
     "pad_widths", "roll_args", "tile_reps", "torch_pad_widths", "triangle_check",
 ]
+__all__ += ["GRUGates", "LSTMCellState", "LSTMHidden"]  # wt-rnnattn
