@@ -63,3 +63,32 @@ def compare(reference: dict, got: dict, dtype: str) -> list[str]:
                     problems.append(f"{case}/{quantity}[{i}]: off by {err:.3g}x the tolerance "
                                     f"(max |diff| {np.max(np.abs(a - r)):.3g}, {dtype})")
     return problems
+
+
+# --- W8, W9: the recurrent and attention cases (branch wt-rnnattn) ------------------------
+def sequence_trainer(fw: Any, kind: str, sizes: tuple, batch: int, seed: int,
+                     dtype: np.dtype, lr: float) -> Any:
+    """fw's trainer for a W8 ("gru") or W9 ("encoder") case built from bench_data's arrays."""
+    from bench_data import sequence_case
+    weights, x, y = sequence_case(kind, sizes, batch, seed, dtype)
+    if kind == "gru":
+        return fw.gru(weights, x, y, lr)
+    return fw.encoder(weights, x, y, lr, heads=sizes[1])
+
+
+def tiny_sequence_results(fw: Any, dtype: str) -> dict:
+    """Losses, gradients and weights after two SGD steps of the tiny GRU and encoder cases."""
+    from bench_data import TINY_SEQUENCE
+    results: dict[str, Any] = {}
+    for kind, (sizes, batch) in TINY_SEQUENCE.items():
+        if kind not in fw.KINDS:
+            continue
+        trainer = sequence_trainer(fw, kind, sizes, batch, SEED + 4, np.dtype(dtype), 10 * LR)
+        case: dict[str, Any] = {"loss": []}
+        for step in (1, 2):
+            case["loss"].append(trainer.step())
+            case[f"grads{step}"] = [np.asarray(g, np.float64).tolist() for g in trainer.grads()]
+        case["params"] = [np.asarray(p, np.float64).tolist() for p in trainer.params()]
+        results[kind] = case
+    return results
+# --- end W8, W9 ---------------------------------------------------------------------------

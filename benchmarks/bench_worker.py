@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 
 from bench_data import LR, SEED, WORKLOADS, chain_input, init_weights, mlp_data
+from bench_data import SEQUENCE_KINDS  # W8, W9 (branch wt-rnnattn)
 
 FRAMEWORKS = ("numpy", "tinygrad_np", "pytorch", "mygrad", "autograd", "micrograd")
 
@@ -92,9 +93,21 @@ def run(framework: str, workload: str, quick: bool, steps: int | None) -> dict:
         from bench_check import tiny_results
         result["env"] = describe()
         result["results"] = {d: tiny_results(fw, d) for d in ("float64", "float32")}
+        # --- W8, W9 (branch wt-rnnattn)
+        from bench_check import tiny_sequence_results
+        for d in ("float64", "float32"):
+            result["results"][d].update(tiny_sequence_results(fw, d))
+        # --- end W8, W9
         return result
     w = WORKLOADS[workload]
     f32 = np.dtype(np.float32)
+    # --- W8, W9: a recurrent and an attention training step (branch wt-rnnattn)
+    if w.kind in SEQUENCE_KINDS:
+        from bench_check import sequence_trainer
+        trainer = sequence_trainer(fw, w.kind, w.sizes, w.rows, SEED, f32, LR)
+        result.update(time_per_call(trainer.step, quick))
+        return result
+    # --- end W8, W9
     if w.kind == "chain":
         elements, iterations = w.sizes
         x0 = chain_input(elements, SEED, f32)
