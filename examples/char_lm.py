@@ -37,7 +37,7 @@ from matplotlib.figure import Figure  # the object API renders with Agg, no pypl
 from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
 import tinygrad_np as tg
-from _common import ExampleParser, positive_float, positive_int, progress, seed_int
+from _common import ExampleParser, positive_float, positive_int, seed_int
 from tinygrad_np import nn
 from tinygrad_np.nn import functional as F
 
@@ -310,8 +310,8 @@ def run(args: argparse.Namespace) -> dict:
         if step % evals == 0 or step == steps:
             history["eval_step"].append(step)
             history["valid_bits"].append(evaluate_bits(model, valid, length))
-            progress(step, steps, ".3f", train_bits=running,
-                     valid_bits=history["valid_bits"][-1])
+            print(f"step {step:5d}/{steps}  training {running:.3f}  validation "
+                  f"{history['valid_bits'][-1]:.3f} bits/char", flush=True)
     valid_bits = history["valid_bits"][-1]
     train_seconds = time.perf_counter() - start
     print(f"validation {valid_bits:.3f} bits/char, bigram {bigram:.3f} "

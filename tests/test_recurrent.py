@@ -445,6 +445,8 @@ def test_an_unrolled_sequence_collapses_to_one_box_per_layer_or_per_step():
     assert boxes == sorted([f"t={t}" for t in range(32)] * 2 + ["output"])
     assert len(steps.nodes) < 2 * 32 + 20  # O(steps), not O(ops)
     assert {c.attrs["label"] for c in steps.clusters.values()} == {"layer 0", "layer 1"}
+    # the 32 slices x[t] the steps read are one box: the whole sequence
+    assert [steps.label(c) for c in steps.of_class("const")].count(["x", "(32, 3, 4)"]) == 1
 
 
 def test_inside_a_model_the_layer_is_one_box_and_its_steps_one_level_deeper():
