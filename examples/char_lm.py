@@ -14,6 +14,9 @@ character follows which). Every model must beat the bigram clearly.
                          TransformerEncoderLayer(64, 4 heads, ff 256) with a causal mask
                          -> LayerNorm -> Linear(64, V)
 
+Full size, seed 0 (validation bits/char, bigram 3.90, uniform 6.58; CPU time on one core):
+GRU 2.41 (125 s), LSTM 2.56 (146 s), Transformer 2.81 (115 s).
+
 Trained with Adam, gradient norms clipped to 1. Prints samples at a few temperatures;
 pictures: the loss curves, and for the transformer the attention of each head on a
 validation snippet.
