@@ -396,7 +396,7 @@ def test_float32_stays_float32() -> None:
 REFUSED = [
     ("np.sort", lambda t: np.sort(t)),
     ("np.floor", lambda t: np.floor(t)),
-    ("np.prod", lambda t: np.prod(t, axis=0)),
+    ("np.prod with initial=", lambda t: np.prod(t, axis=0, initial=2.0)),
     ("np.cumprod", lambda t: np.cumprod(t)),
     ("np.median", lambda t: np.median(t)),
     ("np.diff", lambda t: np.diff(t, axis=-1)),
@@ -571,3 +571,125 @@ def test_another_array_library_gets_its_turn() -> None:
 
     with pytest.raises(TypeError, match="no implementation found"):
         np.concatenate([tg.tensor([1.0]), Other()])
+
+
+# ------------------------------------------------------------------------ np.prod
+PRODS = [((3, 4), None, False), ((3, 4), 0, True), ((2, 3, 5), (0, 2), False), ((), None, False),
+         ((5,), -1, True), ((2, 3), (-1, 0), True), ((7,), 0, False)]
+
+
+@pytest.mark.parametrize("shape, axis, keepdims", PRODS, ids=[str(p) for p in PRODS])
+def test_prod_matches_numpy_with_exact_gradients_at_zeros(shape: tuple, axis: Any,
+                                                          keepdims: bool) -> None:
+    values = np.linspace(-1.5, 2.0, int(np.prod(shape))).reshape(shape) + 0.25
+    if values.size > 2:
+        values.flat[1] = 0.0  # the gradient of a product with one zero factor is not 0 / 0
+    t = tg.tensor(values, requires_grad=True)
+    got = np.prod(t, axis=axis, keepdims=keepdims)
+    want = np.prod(values, axis=axis, keepdims=keepdims)
+    assert isinstance(got, tg.Tensor) and got.requires_grad and got.shape == want.shape
+    np.testing.assert_allclose(got.data, want, rtol=1e-12, atol=1e-15)
+    got.sum().backward()
+    # the sum of products is linear in each x_i: its derivative is f(x_i = 1) - f(x_i = 0)
+    def with_entry(i: int, v: float) -> float:
+        changed = np.where(np.arange(values.size).reshape(shape) == i, v, values)
+        return np.prod(changed, axis=axis, keepdims=keepdims).sum()
+    others = [with_entry(i, 1.0) - with_entry(i, 0.0) for i in range(values.size)]
+    np.testing.assert_allclose(t.grad.data.reshape(-1), others, rtol=1e-12, atol=1e-15)
+    assert gradgradcheck(lambda x: np.prod(x, axis=axis, keepdims=keepdims), [t])
+
+
+def test_prod_edges_empty_integers_float32() -> None:
+    empty = tg.tensor(np.zeros((0, 3)), requires_grad=True)
+    ones = np.prod(empty, axis=0)
+    np.testing.assert_array_equal(ones.data, [1.0, 1.0, 1.0])
+    ones.sum().backward()
+    assert empty.grad.shape == (0, 3)
+    ints = np.prod(tg.tensor([[1, 2], [3, 4]]), axis=1)
+    assert isinstance(ints, tg.Tensor) and ints.dtype == np.prod(np.ones(2, int)).dtype
+    np.testing.assert_array_equal(ints.data, [2, 12])
+    t = tg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    assert np.prod(t).dtype == np.float32 and np.prod(t, dtype=np.float64).dtype == np.float64
+    with pytest.raises(np.exceptions.AxisError, match="np.prod"):
+        np.prod(t, axis=2)
+
+
+# --------------------------------------------- whole functions written with np.*
+X = np.linspace(-1.0, 1.0, 12).reshape(4, 3)
+LABELS = np.array([1.0, -1.0, -1.0, 1.0])
+
+
+def logistic_loss_numpy(w: Any) -> Any:
+    """L2-regularised logistic loss, as a NumPy user writes it (HIPS autograd style)."""
+    margins = LABELS * np.dot(X, w)
+    return np.mean(np.log1p(np.exp(-margins))) + 0.1 * np.sum(np.square(w))
+
+
+def logistic_loss_tg(w: tg.Tensor) -> tg.Tensor:
+    margins = (X @ w) * LABELS
+    return (-margins).exp().log1p().mean() + (w * w).sum() * 0.1
+
+
+def mixed_numpy(a: Any, b: Any) -> Any:
+    """A bit of everything: broadcasting with ndarrays, joins, einsum, masks, reductions."""
+    h = np.tanh(np.matmul(a, b) + X[:2, :2])
+    h = np.where(h > 0, h, 0.5 * np.expm1(h))  # an ELU by hand
+    joined = np.concatenate([h, np.transpose(a)[:2]], axis=0)
+    spread = np.std(joined, axis=0, ddof=1) + np.max(np.abs(joined), axis=1).sum()
+    trace = np.einsum("ii->", np.dot(a, np.transpose(a)))
+    clipped = np.clip(np.cumsum(np.flip(np.ravel(a))), -1.0, 2.0)
+    return (np.sum(spread) + np.sqrt(trace) + np.mean(clipped) + np.prod(np.cos(b) + 2.0)
+            + np.linalg.norm(np.maximum(a, b[:, :1].T)))
+
+
+def test_a_function_written_with_numpy_is_differentiated_by_the_engine() -> None:
+    w = tg.tensor([0.5, -0.25, 1.0], dtype=np.float64, requires_grad=True)
+    v = tg.tensor([0.5, -0.25, 1.0], dtype=np.float64, requires_grad=True)
+    got, want = logistic_loss_numpy(w), logistic_loss_tg(v)
+    assert isinstance(got, tg.Tensor)
+    np.testing.assert_allclose(got.data, logistic_loss_numpy(w.data), rtol=1e-14)
+    np.testing.assert_allclose(got.data, want.data, rtol=1e-14)
+    got.backward()
+    want.backward()
+    np.testing.assert_allclose(w.grad.data, v.grad.data, rtol=1e-14)
+    assert gradcheck(logistic_loss_numpy, [w])
+    assert gradgradcheck(logistic_loss_numpy, [w])
+
+
+def test_a_longer_numpy_function_passes_gradcheck_and_gives_numpys_value() -> None:
+    a = tg.tensor(np.linspace(-1.0, 1.5, 6).reshape(2, 3), requires_grad=True)
+    b = tg.tensor(np.linspace(0.5, -0.75, 6).reshape(3, 2), requires_grad=True)
+    got = mixed_numpy(a, b)
+    assert isinstance(got, tg.Tensor) and got.requires_grad
+    np.testing.assert_allclose(got.data, mixed_numpy(a.data, b.data), rtol=1e-12)
+    assert gradcheck(mixed_numpy, [a, b])
+
+
+def test_tg_func_transforms_take_numpy_written_functions() -> None:
+    w = np.array([0.5, -0.25, 1.0])
+    g = tg.func.grad(logistic_loss_numpy)(w)
+    assert type(g) is np.ndarray
+    v = tg.tensor(w, requires_grad=True)
+    logistic_loss_tg(v).backward()
+    np.testing.assert_allclose(g, v.grad.data, rtol=1e-14)
+
+
+def test_zero_d_tensors_and_numpy_scalars() -> None:
+    x = tg.tensor(2.0, dtype=np.float64, requires_grad=True)
+    y = np.exp(x) * np.float64(3.0) + np.add(np.float64(1.0), x) - np.sum(x) + np.max(x)
+    assert isinstance(y, tg.Tensor) and y.shape == () and y.dtype == np.float64
+    np.testing.assert_allclose(y.data, 3 * np.exp(2.0) + 3.0 + 0.0)
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, 3 * np.exp(2.0) + 1.0)
+
+
+def test_scipy_special_ufuncs_with_a_counterpart() -> None:
+    special = pytest.importorskip("scipy.special")
+    t = tg.tensor([-1.0, 0.25, 2.0], dtype=np.float64, requires_grad=True)
+    got = special.erf(t) + special.expit(t)
+    assert isinstance(got, tg.Tensor) and got.requires_grad
+    np.testing.assert_allclose(got.data, special.erf(t.data) + special.expit(t.data), rtol=1e-12)
+    assert gradcheck(lambda x: special.erf(x) * special.expit(x), [t])
+    with pytest.raises(TypeError, match=r"^scipy\.special\.gammaln is not differentiable"):
+        special.gammaln(t)
+    np.testing.assert_array_equal(special.gammaln(t.detach()), special.gammaln(t.data))

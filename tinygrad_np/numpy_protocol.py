@@ -22,6 +22,7 @@ Operators never come here: `x * 2.0` calls NumPy on arrays, not on Tensors.
 """
 from __future__ import annotations
 
+import sys
 from functools import partial
 from typing import Any, Callable
 
@@ -31,6 +32,7 @@ import tinygrad_np
 from tinygrad_np import grad_mode, ops, versions
 from tinygrad_np._tensor import Tensor, concatenate, maximum, minimum, stack, where
 from tinygrad_np.function import apply_binary, array_of, make_tensor
+from tinygrad_np.ops.helpers import normalize_axis
 
 _NoValue = np._NoValue  # NumPy's "argument not given" default
 
@@ -43,7 +45,7 @@ class NotDifferentiable(Exception):
 def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
     """Tensor.__array_ufunc__: a ufunc (or one of its methods) called with a Tensor."""
     if method == "__call__":
-        entry = UFUNCS.get(ufunc)
+        entry = UFUNCS.get(ufunc) or _scipy_special(ufunc)
         if entry is not None and kwargs.get("out") is None:
             try:
                 # NOTE: `ndarray * tensor` comes here; without keywords it goes straight to
@@ -157,11 +159,21 @@ def _requiring_grad(obj: Any) -> Tensor | None:
 
 
 def _name(func: Any) -> str:
-    """np.exp, np.sum, np.linalg.norm: how the user wrote the call."""
+    """np.exp, np.sum, np.linalg.norm, scipy.special.gammaln: how the user wrote the call."""
+    name = func.__name__
+    if isinstance(func, np.ufunc):
+        if getattr(np, name, None) is func:
+            return "np." + name
+        special = sys.modules.get("scipy.special")
+        if special is not None and getattr(special, name, None) is func:
+            return "scipy.special." + name
+        return f"the ufunc {name}"
     module = getattr(func, "__module__", None) or "numpy"
-    if isinstance(func, np.ufunc) or not module.startswith("numpy") or "._" in module:
+    if not module.startswith("numpy"):
+        return f"{module}.{name}"
+    if "._" in module:
         module = "numpy"
-    return "np" + module[len("numpy"):] + "." + func.__name__
+    return "np" + module[len("numpy"):] + "." + name
 
 
 _BOOL_UFUNCS: dict[np.ufunc, bool] = {}
@@ -258,6 +270,18 @@ BINARY: dict[np.ufunc, Callable] = {
 }
 UFUNCS = {**UNARY, **BINARY}
 
+# scipy.special's ufuncs with a Tensor counterpart, by name (scipy is not imported here)
+SCIPY_SPECIAL: dict[str, str] = {"erf": "erf", "expit": "sigmoid"}
+
+
+def _scipy_special(ufunc: np.ufunc) -> Callable | None:
+    """scipy.special.erf(t), scipy.special.expit(t): the Tensor's erf, sigmoid."""
+    name = SCIPY_SPECIAL.get(ufunc.__name__)
+    special = sys.modules.get("scipy.special")
+    if name is None or special is None or getattr(special, ufunc.__name__, None) is not ufunc:
+        return None
+    return _method(name)
+
 
 def _reduce(name: str) -> Callable:
     """ufunc.reduce as the reduction `name`: NumPy's default axis is 0 here, not None."""
@@ -300,6 +324,30 @@ def _mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
           keepdims: Any = _NoValue, *, where: Any = _NoValue) -> Tensor:
     _unsupported(where=where)
     return _cast(_tensor(a), dtype).mean(axis=axis, keepdims=_keep(keepdims))
+
+
+def _prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
+          keepdims: Any = _NoValue, initial: Any = _NoValue, where: Any = _NoValue) -> Tensor:
+    """np.prod as products of halves (log2(n) steps): exact gradients also where x == 0."""
+    _unsupported(initial=initial, where=where)
+    x = _cast(_tensor(a), dtype)
+    if x.dtype.kind != "f":  # integers and booleans carry no gradient: NumPy's values
+        return make_tensor(np.asarray(np.prod(x.data, axis=axis, keepdims=_keep(keepdims))),
+                           None)
+    reduced = [a for a in normalize_axis(axis, x.shape, "np.prod") if a < x.ndim]
+    kept = [i for i in range(x.ndim) if i not in reduced]
+    n = int(np.prod([x.shape[i] for i in reduced]))
+    y = x.transpose(tuple(kept + reduced)) if x.ndim > 1 else x
+    y = y.reshape(tuple(x.shape[i] for i in kept) + (n,))
+    if n == 0:  # the empty product is 1
+        y = y.sum(axis=-1, keepdims=True) + 1.0
+    while y.shape[-1] > 1:
+        half = y.shape[-1] // 2
+        pairs = y[..., :half] * y[..., half:2 * half]
+        y = pairs if y.shape[-1] % 2 == 0 else concatenate([pairs, y[..., 2 * half:]], axis=-1)
+    if _keep(keepdims):
+        return y.reshape(tuple(1 if i in reduced else n for i, n in enumerate(x.shape)))
+    return y.reshape(tuple(x.shape[i] for i in kept))
 
 
 def _extremum(name: str) -> Callable:
@@ -507,7 +555,7 @@ def _safe_sqrt(s: Tensor) -> Tensor:
 
 
 FUNCTIONS: dict[Callable, Callable] = {
-    np.sum: _sum, np.mean: _mean,
+    np.sum: _sum, np.mean: _mean, np.prod: _prod,
     np.max: _extremum("max"), np.amax: _extremum("max"),
     np.min: _extremum("min"), np.amin: _extremum("min"),
     np.var: _spread("var"), np.std: _spread("std"),
