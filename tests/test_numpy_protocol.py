@@ -399,7 +399,8 @@ REFUSED = [
     ("np.prod with initial=", lambda t: np.prod(t, axis=0, initial=2.0)),
     ("np.cumprod", lambda t: np.cumprod(t)),
     ("np.median", lambda t: np.median(t)),
-    ("np.diff", lambda t: np.diff(t, axis=-1)),
+    ("np.linalg.det", lambda t: np.linalg.det(t)),
+    ("np.trace beyond the main diagonal", lambda t: np.trace(t, offset=1)),
     ("np.linalg.inv", lambda t: np.linalg.inv(t)),
     ("np.linalg.norm with ord=2", lambda t: np.linalg.norm(t, 2)),
     ("np.sum with where=", lambda t: np.sum(t, where=np.eye(2, dtype=bool))),
@@ -693,3 +694,43 @@ def test_scipy_special_ufuncs_with_a_counterpart() -> None:
     with pytest.raises(TypeError, match=r"^scipy\.special\.gammaln is not differentiable"):
         special.gammaln(t)
     np.testing.assert_array_equal(special.gammaln(t.detach()), special.gammaln(t.data))
+
+
+# ------------------------------------------ NumPy functions written as composites
+RNG = np.random.default_rng(14)
+A, B, V = RNG.normal(size=(3, 4)), RNG.normal(size=(2, 4)), RNG.normal(size=4)
+COMPOSITES = [
+    ("trace", np.trace, [RNG.normal(size=(3, 3))]), ("vdot", np.vdot, [A, A[::-1]]),
+    ("inner", np.inner, [A, B]), ("inner_1d", np.inner, [V, V[::-1]]),
+    ("vstack", lambda x, y: np.vstack([x, y]), [A, B]),
+    ("vstack_1d", lambda x, y: np.vstack([x, y]), [V, V]),
+    ("hstack", lambda x, y: np.hstack((x, y)), [A, A]),
+    ("hstack_1d", lambda x, y: np.hstack((x, y)), [V, V]),
+    ("split", lambda x: np.split(x, 2, axis=1)[1], [A]),
+    ("split_indices", lambda x: np.split(x, [1, 3], axis=-1)[1], [A]),
+    ("array_split", lambda x: np.array_split(x, 3, axis=1)[0], [A]),
+    ("diff", np.diff, [A]), ("diff_n2", lambda x: np.diff(x, n=2, axis=0), [A]),
+    ("diff_prepend", lambda x: np.diff(x, prepend=0.0, append=A[:, :1]), [A]),
+    ("logaddexp", np.logaddexp, [A, A[::-1] * 40.0]), ("logaddexp_ties", np.logaddexp, [A, A]),
+    ("multiply.reduce", np.multiply.reduce, [A]),
+    ("multiply.reduce_all", lambda x: np.multiply.reduce(x, axis=None, keepdims=True), [A]),
+]
+
+
+@pytest.mark.parametrize("name, call, values", COMPOSITES, ids=[c[0] for c in COMPOSITES])
+def test_composite_numpy_functions_match_numpy_and_gradcheck(name: str, call: Callable,
+                                                             values: list) -> None:
+    xs = [tg.tensor(v, requires_grad=True) for v in values]
+    got, want = call(*xs), call(*values)
+    assert isinstance(got, tg.Tensor) and got.requires_grad and got.shape == np.shape(want)
+    np.testing.assert_allclose(got.data, want, rtol=1e-12, atol=1e-14)
+    assert gradcheck(call, xs)
+
+
+def test_split_returns_tensors_that_share_one_gradient() -> None:
+    t = tg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    left, middle, right = np.split(t, 3, axis=1)
+    (left * 1.0 + middle * 2.0 + right * 3.0).sum().backward()
+    np.testing.assert_array_equal(t.grad.data, [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]])
+    with pytest.raises(ValueError, match="equal division"):
+        np.split(t, 2, axis=1)

@@ -268,6 +268,14 @@ BINARY: dict[np.ufunc, Callable] = {
     np.power: partial(apply_binary, ops.Pow), np.matmul: partial(apply_binary, ops.MatMul),
     np.maximum: maximum, np.minimum: minimum,
 }
+
+
+def _logaddexp(a: Any, b: Any) -> Tensor:
+    """log(exp(a) + exp(b)) as max(a, b) + log1p(exp(-|a - b|)): no overflow, ties split."""
+    return maximum(a, b) + (-(apply_binary(ops.Sub, a, b).abs())).exp().log1p()
+
+
+BINARY[np.logaddexp] = _logaddexp
 UFUNCS = {**UNARY, **BINARY}
 
 # scipy.special's ufuncs with a Tensor counterpart, by name (scipy is not imported here)
@@ -310,6 +318,10 @@ METHODS: dict[tuple[np.ufunc, str], Callable] = {
     (np.maximum, "reduce"): _reduce("max"),
     (np.minimum, "reduce"): _reduce("min"),
     (np.add, "accumulate"): _accumulate,
+    (np.multiply, "reduce"): lambda ufunc, array, axis=0, dtype=None, out=None,
+    keepdims=False, initial=_NoValue, where=True: _prod(
+        array, axis, dtype, keepdims=keepdims, initial=initial,
+        where=_NoValue if where is True else where),
 }
 
 
@@ -490,6 +502,82 @@ def _tile(A: Any, reps: Any) -> Tensor:  # noqa: N803  (NumPy's parameter name)
     return _method("tile")(A, reps)
 
 
+def _trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
+           out: Any = None) -> Tensor:
+    x = _cast(_tensor(a), dtype)
+    if offset != 0 or x.ndim != 2 or (axis1, axis2) not in ((0, 1), (1, 0), (-2, -1)):
+        raise NotDifferentiable("beyond the main diagonal of a 2-d Tensor")
+    return tinygrad_np.einsum("ii->", x)
+
+
+def _vdot(a: Any, b: Any) -> Tensor:
+    return apply_binary(ops.MatMul, _tensor(a).reshape(-1), _tensor(b).reshape(-1))
+
+
+def _inner(a: Any, b: Any) -> Tensor:
+    """np.inner: sums over the last axes, the other axes of a then of b."""
+    a, b = _tensor(a), _tensor(b)
+    if a.ndim == 0 or b.ndim == 0:
+        return apply_binary(ops.Mul, a, b)
+    k = a.shape[-1]
+    flat = apply_binary(ops.MatMul, a.reshape(-1, k), b.reshape(-1, k).transpose())
+    return flat.reshape(a.shape[:-1] + b.shape[:-1])
+
+
+def _atleast(x: Any, ndim: int) -> Tensor:
+    t = _tensor(x)
+    return t.reshape({0: (1, 1), 1: (1, -1)}.get(t.ndim, t.shape)) if ndim == 2 else t
+
+
+def _vstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Tensor:
+    return concatenate([_atleast(t, 2) for t in _join(tup, 0, dtype, casting)], axis=0)
+
+
+def _hstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Tensor:
+    tensors = [t.reshape(1) if t.ndim == 0 else t for t in _join(tup, 0, dtype, casting)]
+    return concatenate(tensors, axis=0 if tensors and tensors[0].ndim == 1 else 1)
+
+
+def _split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list:
+    """np.split / np.array_split: slices of the Tensor, each in the graph."""
+    x = _tensor(ary)
+    n = x.shape[axis]
+    if np.ndim(indices_or_sections) == 0:
+        sections = int(indices_or_sections)
+        if sections <= 0:
+            raise ValueError("np.split: number sections must be larger than 0.")
+        size, extra = divmod(n, sections)
+        bounds = np.cumsum([0] + [size + 1] * extra + [size] * (sections - extra))
+    else:
+        bounds = [0, *indices_or_sections, n]
+    lead = (slice(None),) * (axis % x.ndim)
+    return [x[lead + (slice(lo, hi),)] for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def _even_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list:
+    if np.ndim(indices_or_sections) == 0 and _tensor(ary).shape[axis] % indices_or_sections:
+        raise ValueError("np.split: array split does not result in an equal division")
+    return _split(ary, indices_or_sections, axis)
+
+
+def _diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = _NoValue,
+          append: Any = _NoValue) -> Tensor:
+    x = _tensor(a)
+    if x.ndim == 0:
+        raise ValueError("np.diff: diff requires input that is at least one dimensional")
+    lead = (slice(None),) * (axis % x.ndim)
+    parts = [p for p in (prepend, x, append) if p is not _NoValue]
+    if len(parts) > 1:
+        shape = list(x.shape)
+        shape[axis] = 1
+        parts = [p if p is x or np.ndim(array_of(p)) else
+                 _tensor(p).broadcast_to(tuple(shape)) for p in parts]
+        x = concatenate(parts, axis=axis)
+    for _ in range(n):
+        x = x[lead + (slice(1, None),)] - x[lead + (slice(None, -1),)]
+    return x
+
+
 def _like(func: Callable) -> Callable:
     """np.zeros_like(t) and kin: a Tensor without grad (its values do not depend on t)."""
     def call(*args: Any, **kwargs: Any) -> Tensor:
@@ -575,6 +663,8 @@ FUNCTIONS: dict[Callable, Callable] = {
     np.roll: lambda a, shift, axis=None: _method("roll")(a, shift, axis),
     np.tril: _triangle("tril"), np.triu: _triangle("triu"),
     np.take_along_axis: _take_along_axis, np.tile: _tile,
+    np.trace: _trace, np.vdot: _vdot, np.inner: _inner, np.vstack: _vstack,
+    np.hstack: _hstack, np.split: _even_split, np.array_split: _split, np.diff: _diff,
 }
 
 # Functions whose results carry no gradient (indices, counts, truth values, shapes,
