@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_np as tg
@@ -255,6 +255,7 @@ BINARY = [r for r in ROWS if r.name in ("add", "subtract", "multiply", "divide",
 @pytest.mark.parametrize("row", _params(BINARY))
 @pytest.mark.parametrize("constant", ["array", "scalar"])
 @pytest.mark.parametrize("side", [0, 1])
+@settings(max_examples=20)  # 28 cases of one code path: fewer examples each
 @given(data=st.data())
 def test_binary_ufuncs_take_constants_on_either_side(row: Row, constant: str, side: int,
                                                       data: st.DataObject) -> None:
