@@ -96,7 +96,6 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "__weakref__")
-    __array_ufunc__ = None  # ndarray (op) Tensor defers to the Tensor's reflected operator
     __hash__ = object.__hash__  # identity hash; == is elementwise, as in NumPy
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
@@ -240,6 +239,15 @@ class Tensor:
         if self.grad is not None:
             new.grad = copy.deepcopy(self.grad, memo)
         return new
+
+    # ------------------------------------------------------- NumPy's protocols
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """np.exp(t), np.add(a, t), `ndarray + t`: Tensors in the graph (see numpy_protocol)."""
+        return numpy_protocol.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: tuple, args: tuple, kwargs: dict) -> Any:
+        """np.sum(t), np.concatenate([t, u]), ...: Tensors in the graph (see numpy_protocol)."""
+        return numpy_protocol.array_function(func, types, args, kwargs)
 
     # ------------------------------------------------------------- operators
     def __add__(self, other: Any) -> Tensor: return _binary(ops.Add, self, other)
@@ -799,3 +807,4 @@ from tinygrad_np import autograd, ops  # noqa: E402
 from tinygrad_np.function import apply_binary as _binary  # noqa: E402
 from tinygrad_np.function import apply_unary as _unary  # noqa: E402
 from tinygrad_np.function import array_of, make_tensor  # noqa: E402
+from tinygrad_np import numpy_protocol  # noqa: E402  (NumPy's protocols, after Tensor)
