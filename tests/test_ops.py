@@ -150,6 +150,50 @@ def np_logsumexp(a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.
     return np.log(np.sum(np.exp(a), axis=axis, keepdims=keepdims))
 
 
+# ----------------------------------------- cases of the PyTorch-named ops
+def dim_keepdim(s: tuple) -> st.SearchStrategy:
+    return st.fixed_dictionaries({"dim": st.integers(-len(s), len(s) - 1),
+                                  "keepdim": st.booleans()})
+
+
+def two_dims(s: tuple) -> st.SearchStrategy:
+    dims = st.integers(-len(s), len(s) - 1)
+    return st.fixed_dictionaries({"d0": dims, "d1": dims})
+
+
+def flatten_dims(s: tuple) -> st.SearchStrategy:
+    return st.integers(0, len(s) - 1).flatmap(lambda start: st.fixed_dictionaries(
+        {"start": st.sampled_from([start, start - len(s)]),
+         "end": st.integers(start, len(s) - 1).map(lambda e: e - len(s) if e % 2 else e)}))
+
+
+def mask_cases() -> st.SearchStrategy:
+    """An input and a bool mask of a shape that broadcasts with it."""
+    return broadcastable_shapes(2, max_side=MAX_SIDE).flatmap(lambda ss: st.tuples(
+        st.just((ss[0],)), st.fixed_dictionaries({"mask": hnp.arrays(np.bool_, ss[1])})))
+
+
+def mask_and_value_cases() -> st.SearchStrategy:
+    """An input, a 0-d value, and a bool mask of the input's shape."""
+    return shapes(max_side=MAX_SIDE).flatmap(lambda s: st.tuples(
+        st.just((s, ())), st.fixed_dictionaries({"mask": hnp.arrays(np.bool_, s)})))
+
+
+def split_cases(s: tuple) -> st.SearchStrategy:
+    return st.fixed_dictionaries({"size": st.integers(1, MAX_SIDE + 1),
+                                  "dim": st.integers(-len(s), len(s) - 1)})
+
+
+def np_split_by_size(a: np.ndarray, size: int, dim: int) -> list:
+    """torch.split(a, size, dim) with NumPy: pieces of `size`, the last one shorter."""
+    return np.split(a, range(size, a.shape[dim], size), axis=dim)
+
+
+def weighted_pieces(pieces: Any, dim: int, join: Callable) -> Any:
+    """The pieces joined back, the i-th times i + 1 (so each piece's gradient differs)."""
+    return join([p * (i + 1) for i, p in enumerate(pieces)], axis=dim)
+
+
 # ------------------------------------------------------------------ the table
 @dataclass(frozen=True)
 class Op:
@@ -227,7 +271,7 @@ OPS = [
        with_params(shapes(1, 3, 1, MAX_SIDE), one_axis)),
     Op("reshape", lambda a, shape: a.reshape(*shape), np.reshape,
        with_params(shapes(max_side=MAX_SIDE), reshape_targets)),
-    Op("transpose", lambda a, axes: a.transpose(*axes), np.transpose,
+    Op("transpose", lambda a, axes: a.transpose(axes), np.transpose,
        with_params(shapes(max_side=MAX_SIDE),
                    lambda s: st.fixed_dictionaries({"axes": signed_permutations(len(s))}))),
     _unary("transpose_reversed", lambda a: a.transpose(), np.transpose),
@@ -254,6 +298,34 @@ OPS = [
     Op("stack", lambda a, b, c, axis: tg.stack([a, b, c], axis=axis),
        lambda a, b, c, axis: np.stack([a, b, c], axis=axis), stack_shapes(),
        ("real", "real", "real")),
+    # PyTorch-named ops (tests/test_pytorch_spellings.py compares them with NumPy's names)
+    _reduction("amax", "distinct"),
+    _reduction("amin", "distinct"),
+    Op("max_dim", lambda a, dim, keepdim: a.max(dim=dim, keepdim=keepdim).values,
+       lambda a, dim, keepdim: np.max(a, axis=dim, keepdims=keepdim),
+       with_params(shapes(1, 3, 1, MAX_SIDE), dim_keepdim), ("distinct",)),
+    Op("min_dim", lambda a, dim, keepdim: a.min(dim=dim, keepdim=keepdim).values,
+       lambda a, dim, keepdim: np.min(a, axis=dim, keepdims=keepdim),
+       with_params(shapes(1, 3, 1, MAX_SIDE), dim_keepdim), ("distinct",)),
+    Op("transpose_two_dims", lambda a, d0, d1: a.transpose(d0, d1),
+       lambda a, d0, d1: np.swapaxes(a, d0, d1),
+       with_params(shapes(1, 3, 1, MAX_SIDE), two_dims)),
+    Op("flatten_dims", lambda a, start, end: a.flatten(start, end),
+       lambda a, start, end: a.reshape(a.shape[:start % a.ndim] + (-1,)
+                                       + a.shape[end % a.ndim + 1:]),
+       with_params(shapes(1, 3, 1, MAX_SIDE), flatten_dims)),
+    _unary("clone", lambda a: a.clone(), np.copy),
+    Op("masked_fill", lambda a, mask: a.masked_fill(mask, 0.5),
+       lambda a, mask: np.where(mask, 0.5, a), mask_cases()),
+    Op("masked_fill_tensor_value", lambda a, v, mask: a.masked_fill(mask, v),
+       lambda a, v, mask: np.where(mask, v, a), mask_and_value_cases(), ("real", "real")),
+    Op("split", lambda a, size, dim: weighted_pieces(a.split(size, dim), dim, tg.concatenate),
+       lambda a, size, dim: weighted_pieces(np_split_by_size(a, size, dim), dim, np.concatenate),
+       with_params(shapes(1, 3, 1, MAX_SIDE), split_cases)),
+    Op("chunk", lambda a, size, dim: weighted_pieces(a.chunk(size, dim), dim, tg.concatenate),
+       lambda a, size, dim: weighted_pieces(
+           np_split_by_size(a, -(-a.shape[dim] // size), dim), dim, np.concatenate),
+       with_params(shapes(1, 3, 1, MAX_SIDE), split_cases)),
 ]
 SECOND_ORDER = [op for op in OPS if op.second_order]
 WITH_CONSTANTS = [op for op in OPS if op.constants]

@@ -20,6 +20,15 @@ from tinygrad_np._tensor import (Tensor, arange, concatenate, default_generator,
                                 ones_like, rand, randn, set_default_dtype, stack, tensor,
                                 where, zeros, zeros_like)
 
+# PyTorch's functions: a function for each elementwise op, reduction and shape method
+from tinygrad_np import functions
+from tinygrad_np.functions import (amax, amin, argmax, argmin, broadcast_to, cat, chunk, clamp,
+                                   clip, clone, exp, expand_dims, flatten, from_numpy, log,
+                                   log_softmax, logsumexp, masked_fill, matmul, mean, numel,
+                                   permute, relu, reshape, sigmoid, softmax, split, sqrt, squeeze,
+                                   std, swapaxes, tanh, transpose, unsqueeze, var, view)
+from tinygrad_np.functions import abs as abs, max as max, min as min, sum as sum  # not in __all__
+
 float32 = _np.float32
 float64 = _np.float64
 
@@ -32,4 +41,10 @@ __all__ = [
     "ones_like", "eye", "maximum", "minimum", "where", "concatenate", "stack",
     "manual_seed", "default_generator", "get_default_dtype", "set_default_dtype",
     "float32", "float64", "data", "nn", "optim", "testing", "viz", "save", "load",
+    # PyTorch's functions (sum, max, min, abs stay out: `import *` must not hide builtins)
+    "cat", "from_numpy", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "clip", "clamp",
+    "mean", "amax", "amin", "var", "std", "logsumexp", "softmax", "log_softmax", "argmax",
+    "argmin", "reshape", "view", "transpose", "permute", "swapaxes", "unsqueeze", "expand_dims",
+    "squeeze", "flatten", "broadcast_to", "split", "chunk", "matmul", "clone", "masked_fill",
+    "numel", "functions",
 ]

@@ -29,6 +29,7 @@ from tinygrad_np.ops.losses import BinaryCrossEntropy, CrossEntropy
 from tinygrad_np.ops.reductions import LogSoftmax, Max, Mean, Std, Sum
 from tinygrad_np.ops.shape import (BroadcastTo, Concatenate, GetItem, Reshape, ScatterAdd,
                                    SetItem, Transpose)
+from tinygrad_np.ops.elementwise import Clone
 
 __all__ = [
     "Add", "Sub", "Neg", "Mul", "Div", "Pow", "MatMul", "Linear",
@@ -36,5 +37,6 @@ __all__ = [
     "Sum", "Mean", "Max", "Std", "LogSoftmax",
     "Reshape", "Transpose", "BroadcastTo", "GetItem", "ScatterAdd", "SetItem", "Concatenate",
     "BinaryCrossEntropy", "CrossEntropy",
+    "Clone",
     "expand", "index_arrays", "normalize_axis", "scatter_add", "select", "stable_shift",
 ]

@@ -106,3 +106,12 @@ class Where(Function):
 class Cast(Function):
     def forward(self, a, dtype): return a.astype(dtype)
     def backward(self, g): return g.astype(self.saved[1].dtype)
+
+
+class Clone(Function):
+    """A copy that stays in the graph: PyTorch's clone()."""
+
+    keeps_output = keeps_inputs = False
+
+    def forward(self, a): return a.copy()
+    def backward(self, g): return g
