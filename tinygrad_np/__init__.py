@@ -19,18 +19,24 @@ from tinygrad_np._tensor import (Tensor, arange, concatenate, default_generator,
                                 get_default_dtype, manual_seed, maximum, minimum, ones,
                                 ones_like, rand, randn, set_default_dtype, stack, tensor,
                                 where, zeros, zeros_like)
+from tinygrad_np.functions import erf  # nn layers (Beyond MLPs)
+from tinygrad_np.functions import (cos, cumsum, einsum, expm1, flip, log1p, pad, roll,  # v2 ops
+                                   sin, square, take_along_axis, tile, tril, triu)
 
 # PyTorch's functions: a function for each elementwise op, reduction and shape method
 from tinygrad_np import functions
 from tinygrad_np.functions import (amax, amin, argmax, argmin, broadcast_to, cat, chunk, clamp,
-                                   clip, clone, exp, expand_dims, flatten, from_numpy, log,
-                                   log_softmax, logsumexp, masked_fill, matmul, mean, numel,
-                                   permute, relu, reshape, sigmoid, softmax, split, sqrt, squeeze,
-                                   std, swapaxes, tanh, transpose, unsqueeze, var, view)
+                                   clip, clone, exp, expand_dims, flatten, from_numpy, gather,
+                                   log, log_softmax, logsumexp, masked_fill, matmul, mean, numel,
+                                   permute, relu, repeat, reshape, sigmoid, softmax, split, sqrt,
+                                   squeeze, std, swapaxes, tanh, transpose, unsqueeze, var, view)
 from tinygrad_np.functions import abs as abs, max as max, min as min, sum as sum  # not in __all__
 
 float32 = _np.float32
 float64 = _np.float64
+
+# functional transforms (tg.func)
+from tinygrad_np import func  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -46,5 +52,11 @@ __all__ = [
     "mean", "amax", "amin", "var", "std", "logsumexp", "softmax", "log_softmax", "argmax",
     "argmin", "reshape", "view", "transpose", "permute", "swapaxes", "unsqueeze", "expand_dims",
     "squeeze", "flatten", "broadcast_to", "split", "chunk", "matmul", "clone", "masked_fill",
-    "numel", "functions",
+    "numel", "gather", "repeat", "functions",
+    "erf",
 ]
+__all__ += [  # v2 ops
+    "sin", "cos", "log1p", "expm1", "square", "einsum", "cumsum", "pad", "flip", "roll", "tril",
+    "triu", "take_along_axis", "tile",
+]
+__all__ += ["func"]

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from tinygrad_np import ops
 from tinygrad_np._tensor import Tensor, concatenate
 from tinygrad_np.function import make_tensor
 
@@ -64,6 +65,36 @@ def clip(t: Any, lo: float | None = None, hi: float | None = None) -> Tensor:
 def clamp(t: Any, min: float | None = None, max: float | None = None) -> Tensor:
     """PyTorch's name for clip (`t.clamp(min, max)`)."""
     return _lift(t).clamp(min, max)
+
+
+def erf(t: Any) -> Tensor:
+    """The error function of a Tensor (or array-like), elementwise; same as `t.erf()`."""
+    return _lift(t).erf()
+
+
+def sin(t: Any) -> Tensor:
+    """Sine, elementwise."""
+    return _lift(t).sin()
+
+
+def cos(t: Any) -> Tensor:
+    """Cosine, elementwise."""
+    return _lift(t).cos()
+
+
+def log1p(t: Any) -> Tensor:
+    """log(1 + x), elementwise, accurate for small x."""
+    return _lift(t).log1p()
+
+
+def expm1(t: Any) -> Tensor:
+    """exp(x) - 1, elementwise, accurate for small x."""
+    return _lift(t).expm1()
+
+
+def square(t: Any) -> Tensor:
+    """x * x, elementwise."""
+    return _lift(t).square()
 
 
 # ------------------------------------------------------------------ reductions
@@ -132,6 +163,11 @@ def argmin(t: Any, *args: Any, **kwargs: Any) -> Tensor:
     return _lift(t).argmin(*args, **kwargs)
 
 
+def cumsum(t: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Running sums along axis (None: of the flattened data), as np.cumsum."""
+    return _lift(t).cumsum(axis, dim=dim)
+
+
 # ----------------------------------------------------------------------- shape
 def reshape(t: Any, *shape: Any) -> Tensor:
     """`t.reshape(*shape)`."""
@@ -193,7 +229,73 @@ def chunk(t: Any, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     return _lift(t).chunk(chunks, dim)
 
 
+def pad(t: Any, pad_width: Any, value: float = 0, *, mode: str = "constant",
+        constant_values: float | None = None) -> Tensor:
+    """A constant border with NumPy's pad_width (see Tensor.pad)."""
+    return _lift(t).pad(pad_width, value, mode=mode, constant_values=constant_values)
+
+
+def flip(t: Any, axis: Any = None, *, dims: Any = None) -> Tensor:
+    """Order reversed along axis (None: every axis), as np.flip."""
+    return _lift(t).flip(axis, dims=dims)
+
+
+def roll(t: Any, shift: Any = None, axis: Any = None, *, shifts: Any = None,
+         dims: Any = None) -> Tensor:
+    """Elements shifted with wrap-around, as np.roll (axis None: the flattened data)."""
+    return _lift(t).roll(shift, axis, shifts=shifts, dims=dims)
+
+
+def tril(t: Any, k: int = 0, *, diagonal: int | None = None) -> Tensor:
+    """The lower triangle of the last two axes, zeros above it."""
+    return _lift(t).tril(k, diagonal=diagonal)
+
+
+def triu(t: Any, k: int = 0, *, diagonal: int | None = None) -> Tensor:
+    """The upper triangle of the last two axes, zeros below it."""
+    return _lift(t).triu(k, diagonal=diagonal)
+
+
+def take_along_axis(t: Any, indices: Any, axis: int | None = -1, *,
+                    dim: int | None = None) -> Tensor:
+    """Elements picked by indices along axis, as np.take_along_axis."""
+    return _lift(t).take_along_axis(indices, axis, dim=dim)
+
+
+def tile(t: Any, reps: Any) -> Tensor:
+    """The data repeated reps[i] times along axis i, as np.tile."""
+    return _lift(t).tile(reps)
+
+
+def gather(t: Any, dim: int, index: Any) -> Tensor:
+    """PyTorch's gather along dim (`t.gather(dim, index)`)."""
+    return _lift(t).gather(dim, index)
+
+
+def repeat(t: Any, *repeats: Any) -> Tensor:
+    """PyTorch's repeat (`t.repeat(*repeats)`: np.tile with a count per axis)."""
+    return _lift(t).repeat(*repeats)
+
+
 # ----------------------------------------------------------------------- other
+def einsum(subscripts: str, *operands: Any) -> Tensor:
+    """Einstein summation with numpy.einsum's subscripts: implicit output ('ij,jk'),
+    '...' (broadcasting), repeated labels ('ii->i' diagonal, 'ii' trace).
+
+    >>> a = tg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> tg.einsum("ii", a)
+    Tensor(5., grad_fn=<EinsumBackward>)
+
+    Operands may also come as one list, as in torch.einsum("ij,jk", [a, b]).
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)) and operands[0] and all(
+            isinstance(x, Tensor) for x in operands[0]):
+        operands = tuple(operands[0])
+    operands = tuple(x if isinstance(x, Tensor) else np.asarray(x) for x in operands)
+    spec = ops.parse_subscripts(subscripts, [x.shape for x in operands])
+    return ops.Einsum.apply(*operands, subscripts=spec)
+
+
 def matmul(a: Any, b: Any) -> Tensor:
     """a @ b with numpy.matmul semantics."""
     return _lift(a) @ b

@@ -13,9 +13,21 @@ from tinygrad_np.nn.layers import (
 from tinygrad_np.nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from tinygrad_np.nn.module import Module, Parameter
 from tinygrad_np.nn.summary import ModelSummary, summary
+from tinygrad_np.nn import utils  # gradient clipping: tg.nn.utils.clip_grad_norm_
+
+# nn layers (Beyond MLPs): containers, activations, dropout, embedding, normalisation
+from tinygrad_np.nn.activation import ELU, GELU, LeakyReLU, SiLU, Softplus
+from tinygrad_np.nn.containers import Flatten, ModuleDict, ModuleList
+from tinygrad_np.nn.dropout import Dropout
+from tinygrad_np.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from tinygrad_np.nn.sparse import Embedding
 
 __all__ = [
     "Module", "Parameter", "Linear", "Sequential", "Identity", "ReLU", "Sigmoid", "Tanh",
     "Softmax", "LogSoftmax", "MSELoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
     "NLLLoss", "summary", "ModelSummary", "functional", "init",
+    # nn layers (Beyond MLPs)
+    "Flatten", "ModuleList", "ModuleDict", "LeakyReLU", "GELU", "SiLU", "ELU", "Softplus",
+    "Dropout", "Embedding", "LayerNorm", "BatchNorm1d", "BatchNorm2d",
 ]
+__all__ += ["utils"]

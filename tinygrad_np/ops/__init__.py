@@ -18,7 +18,9 @@ positions uses `select`, never a multiplication by a 0/1 mask: an incoming inf
 times 0 would be NaN where PyTorch gives 0.
 
 Modules: arithmetic (+ - * / ** @, Linear), elementwise, reductions, shape
-(reshape, transpose, indexing, concatenation), losses (the fused loss nodes).
+(reshape, transpose, indexing, concatenation), losses (the fused loss nodes);
+contraction (einsum), movement (flip, roll, pad, tile, tril/triu, cumsum), indexing
+(take_along_axis, gather).
 """
 from tinygrad_np.ops.arithmetic import Add, Div, Linear, MatMul, Mul, Neg, Pow, Sub
 from tinygrad_np.ops.elementwise import (Abs, Cast, Clip, Exp, Log, Maximum, ReLU, Sigmoid,
@@ -30,6 +32,17 @@ from tinygrad_np.ops.reductions import LogSoftmax, Max, Mean, Std, Sum
 from tinygrad_np.ops.shape import (BroadcastTo, Concatenate, GetItem, Reshape, ScatterAdd,
                                    SetItem, Transpose)
 from tinygrad_np.ops.elementwise import Clone
+# nn layers (Beyond MLPs): erf and the activations that need a primitive
+from tinygrad_np.ops.activation import ELU, Softplus
+from tinygrad_np.ops.normalization import Normalize
+from tinygrad_np.ops.special import Erf, erf_array
+# --- v2 ops
+from tinygrad_np.ops.contraction import Einsum, parse_subscripts
+from tinygrad_np.ops.elementwise import Cos, Expm1, Log1p, Sin, Square
+from tinygrad_np.ops.indexing import TakeAlongAxis, along_axis_index, gather_index
+from tinygrad_np.ops.movement import (Cumsum, Flip, Pad, Roll, Tile, Tril, Triu,
+                                      cumsum_axis, pad_value, pad_widths, roll_args, tile_reps,
+                                      torch_pad_widths, triangle_check)
 
 __all__ = [
     "Add", "Sub", "Neg", "Mul", "Div", "Pow", "MatMul", "Linear",
@@ -38,5 +51,12 @@ __all__ = [
     "Reshape", "Transpose", "BroadcastTo", "GetItem", "ScatterAdd", "SetItem", "Concatenate",
     "BinaryCrossEntropy", "CrossEntropy",
     "Clone",
+    "Erf", "erf_array", "ELU", "Softplus", "Normalize",
     "expand", "index_arrays", "normalize_axis", "scatter_add", "select", "stable_shift",
+]
+__all__ += [  # --- v2 ops
+    "Sin", "Cos", "Log1p", "Expm1", "Square", "Einsum", "Cumsum", "Flip", "Roll", "Pad", "Tile",
+    "Tril", "Triu", "TakeAlongAxis",
+    "parse_subscripts", "along_axis_index", "gather_index", "cumsum_axis", "pad_value",
+    "pad_widths", "roll_args", "tile_reps", "torch_pad_widths", "triangle_check",
 ]
