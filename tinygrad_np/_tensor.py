@@ -517,12 +517,8 @@ class Tensor:
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         """Axes start_dim..end_dim (all by default) merged into one, as PyTorch's flatten;
         a 0-d tensor becomes shape (1,)."""
-        shape = self.shape or (1,)
-        (start,), (end,) = (ops.normalize_axis(d, shape, "flatten") for d in (start_dim, end_dim))
-        if start > end:
-            raise ValueError(f"flatten(start_dim={start_dim}, end_dim={end_dim}) of a tensor of "
-                             f"shape {shape}: start_dim comes after end_dim")
-        return self.reshape(shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
+        op = f"flatten(start_dim={start_dim}, end_dim={end_dim})"
+        return self.reshape(flattened_shape(self.shape, start_dim, end_dim, op))
 
     def squeeze(self, axis: Any = None, *, dim: Any = None) -> Tensor:
         """Axes of length one removed (all of them, or those in axis); squeezing an axis
@@ -861,6 +857,22 @@ class Tensor:
 
 
 _DEVICES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla")  # device strings of to()
+
+
+def flattened_shape(shape: tuple, start_dim: int, end_dim: int, op: str) -> tuple:
+    """shape with axes start_dim..end_dim merged into one (a 0-d shape counts as (1,)), as
+    PyTorch's flatten; the errors begin with op (t.flatten and nn.Flatten share this)."""
+    size = max(len(shape), 1)
+    for dim in (start_dim, end_dim):
+        if not -size <= dim < size:
+            raise IndexError(f"{op}: dimension {dim} is out of range for an input of shape "
+                             f"{shape} ({len(shape)}-D)")
+    start, end = start_dim % size, end_dim % size
+    if start > end:
+        raise ValueError(f"{op}: start_dim {start_dim} comes after end_dim {end_dim} for an "
+                         f"input of shape {shape}")
+    shape = shape or (1,)
+    return shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:]
 
 
 def _permutation(dims: Any, shape: tuple, op: str) -> tuple:
