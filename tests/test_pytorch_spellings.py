@@ -538,7 +538,8 @@ def test_format_of_one_element_tensors() -> None:
 
 
 # ------------------------------------------------------- module functions
-UNARY_FUNCTIONS = ["exp", "sqrt", "tanh", "sigmoid", "relu", "abs", "clone"]
+UNARY_FUNCTIONS = ["exp", "sqrt", "tanh", "sigmoid", "relu", "abs", "clone", "erf", "sin", "cos",
+                   "log1p", "expm1", "square"]
 
 
 @pytest.mark.parametrize("name", UNARY_FUNCTIONS + ["log"])
@@ -577,6 +578,53 @@ def test_more_functions_are_the_methods() -> None:
         assert_same(torch_way, numpy_way, values)
     np.testing.assert_array_equal(tg.argmax(values, dim=1).data, [2, 2])
     np.testing.assert_array_equal(tg.argmin(values).data, 0)
+
+
+def test_pytorch_functions_of_the_newer_ops_are_numpys() -> None:
+    values = np.arange(6.0).reshape(2, 3) - 2.5
+    index = np.array([[2, 0], [1, 1]])
+    checks = [
+        (lambda x: tg.cat([x, x * 2], dim=1), lambda x: tg.concatenate([x, x * 2], axis=1)),
+        (lambda x: tg.cat((x, x), -1), lambda x: tg.concatenate((x, x), axis=-1)),
+        (lambda x: tg.gather(x, 1, index), lambda x: tg.take_along_axis(x, index, axis=1)),
+        (lambda x: x.repeat(2, 1), lambda x: x.tile((2, 1))),
+        (lambda x: tg.repeat(x, 1, 1, 2), lambda x: tg.tile(x, (1, 1, 2))),
+        (lambda x: tg.cumsum(x, dim=1), lambda x: x.cumsum(axis=1)),
+        (lambda x: tg.flip(x, dims=(0,)), lambda x: x.flip(0)),
+        (lambda x: tg.einsum("ij,kj->ik", x, x), lambda x: x @ x.T),
+    ]
+    for torch_way, numpy_way in checks:
+        assert_same(torch_way, numpy_way, values)
+
+
+def test_every_elementwise_op_and_reduction_is_a_function() -> None:
+    names = ["exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "clip", "clamp", "erf",
+             "sin", "cos", "log1p", "expm1", "square", "sum", "mean", "max", "min", "amax",
+             "amin", "var", "std", "logsumexp", "softmax", "log_softmax", "argmax", "argmin",
+             "cumsum", "maximum", "minimum", "where"]
+    assert [name for name in names if not callable(getattr(tg, name, None))] == []
+
+
+def test_max_with_dim_unpacks_as_pytorchs() -> None:
+    x = tg.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]], requires_grad=True)
+    values, indices = x.max(dim=1)
+    assert values.tolist() == [5.0, 7.0] and indices.tolist() == [1, 0]
+    assert indices.dtype == np.int64 and not indices.requires_grad
+    values.sum().backward()
+    assert x.grad.tolist() == [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]
+
+
+def test_set_grad_enabled_as_a_call_and_a_block() -> None:
+    x = tg.tensor([1.0], requires_grad=True)
+    with tg.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    assert (x * 2).requires_grad
+    tg.set_grad_enabled(False)
+    try:
+        assert not (x * 2).requires_grad and not tg.is_grad_enabled()
+    finally:
+        tg.set_grad_enabled(True)
+    assert (x * 2).requires_grad
 
 
 def test_from_numpy_shares_memory_and_keeps_the_dtype() -> None:
