@@ -5,6 +5,7 @@ errors; and the differences the README's "Coming from PyTorch" table lists hold.
 from __future__ import annotations
 
 import pickle
+import traceback
 from typing import Any, Callable
 
 import numpy as np
@@ -664,6 +665,13 @@ def test_missing_pytorch_names_say_what_to_use() -> None:
     with pytest.raises(AttributeError, match=r"'Parameter' object has no attribute 'device'"):
         _ = tg.nn.Parameter(np.ones(2)).device
     assert not hasattr(x, "cuda") and getattr(x, "nonsense", 5) == 5
+    with pytest.raises(AttributeError) as error:  # no "Did you mean: 'add_'?" after the hint
+        x.add(x)
+    assert error.value.name is None and "Did you mean" not in "".join(
+        traceback.format_exception(error.value))
+    with pytest.raises(AttributeError) as error:  # Python's own suggestion for a typo stays
+        x.sqeeze()
+    assert error.value.name == "sqeeze" and error.value.obj is x
     assert not hasattr(x, "__array_interface__")
 
 

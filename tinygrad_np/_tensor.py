@@ -853,7 +853,9 @@ class Tensor:
         """Called only when normal lookup fails: a PyTorch name we lack says what to use."""
         advice = None if name.startswith("__") else _spellings.hint(type(self), name)
         message = f"'{type(self).__name__}' object has no attribute '{name}'"
-        raise AttributeError(message + (f"; {advice}" if advice else ""), name=name, obj=self)
+        if advice:  # name left unset: Python's "Did you mean" would add a guess (add -> add_)
+            raise AttributeError(f"{message}; {advice}", obj=self)
+        raise AttributeError(message, name=name, obj=self)
 
 
 _DEVICES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla")  # device strings of to()
