@@ -682,6 +682,21 @@ def test_every_hint_is_for_a_name_tensor_lacks() -> None:
     """A name that gains an implementation must leave the hint table."""
     implemented = [name for name in _spellings.HINTS if hasattr(tg.Tensor, name)]
     assert implemented == []
+    assert [name for name in _spellings.MODULE_HINTS if name in vars(tg)] == []
+
+
+def test_missing_pytorch_functions_say_what_to_use() -> None:
+    with pytest.raises(AttributeError, match=r"module 'tinygrad_np' has no attribute 'cuda'; "
+                                             r"tinygrad_np runs on the CPU with NumPy"):
+        tg.cuda.is_available()
+    with pytest.raises(AttributeError, match=r"'int64'; dtypes are NumPy's: use np.int64"):
+        _ = tg.int64
+    with pytest.raises(AttributeError, match=r"'mm'; use a @ b or tg.matmul\(a, b\)") as error:
+        _ = tg.mm
+    assert error.value.name is None  # no "Did you mean" guess after the advice
+    with pytest.raises(AttributeError, match=r"^module 'tinygrad_np' has no attribute 'tanhh'$"):
+        _ = tg.tanhh
+    assert not hasattr(tg, "cuda") and getattr(tg, "nonsense", 5) == 5
 
 
 # ------------------------------------------- differences from PyTorch

@@ -6,6 +6,8 @@
 >>> x.grad
 Tensor([2., 4.])
 """
+import sys as _sys
+
 import numpy as _np
 
 from tinygrad_np import data, nn, optim, testing, viz
@@ -60,3 +62,14 @@ __all__ += [  # v2 ops
     "triu", "take_along_axis", "tile",
 ]
 __all__ += ["func"]
+
+
+def __getattr__(name: str) -> object:
+    """Called only for a missing `tg.<name>`: a PyTorch name we lack says what to use."""
+    from tinygrad_np._spellings import module_hint
+    module = _sys.modules[__name__]
+    advice = None if name.startswith("__") else module_hint(name)
+    message = f"module 'tinygrad_np' has no attribute '{name}'"
+    if advice:  # name left unset: no "Did you mean" guess after the advice
+        raise AttributeError(f"{message}; {advice}", obj=module)
+    raise AttributeError(message, name=name, obj=module)

@@ -143,6 +143,42 @@ HINTS: dict[str, str] = {
 }
 
 
+_DTYPE = "dtypes are NumPy's: use np.{0} (tg.float32 and tg.float64 are np.float32, np.float64)"
+
+# `tg.<name>` for a torch.<name> tinygrad_np lacks (the package's __getattr__)
+MODULE_HINTS: dict[str, str] = {
+    "cuda": f"{CPU_ONLY}: there is no tg.cuda (no GPU to ask about); drop .cuda() and devices",
+    "device": f"{CPU_ONLY} and has no devices; drop device= arguments and .to(device)",
+    "mm": "use a @ b or tg.matmul(a, b) (numpy.matmul semantics)",
+    "bmm": "use a @ b or tg.matmul(a, b) (numpy.matmul semantics, batched)",
+    "add": _OPERATOR.format("a + b"),
+    "mul": _OPERATOR.format("a * b"),
+    "empty": "use tg.zeros(*shape)",
+    "empty_like": "use tg.zeros_like(t)",
+    "full_like": "use tg.full(t.shape, value, dtype=t.dtype)",
+    "randn_like": "use tg.randn(*t.shape)",
+    "rand_like": "use tg.rand(*t.shape)",
+    "randint": "draw integers with NumPy (tg.default_generator().integers(low, high, shape)) "
+               "and wrap them with tg.tensor",
+    "linspace": "use tg.tensor(np.linspace(start, stop, num))",
+    "is_tensor": "use isinstance(x, tg.Tensor)",
+    "norm": "use (t * t).sum().sqrt(), or (t * t).sum(dim=d).sqrt() along an axis",
+    "Size": "shapes are plain tuples",
+    "float16": _DTYPE.format("float16"), "half": _DTYPE.format("float16"),
+    "float": _DTYPE.format("float32"), "double": _DTYPE.format("float64"),
+    "int64": _DTYPE.format("int64"), "long": _DTYPE.format("int64"),
+    "int32": _DTYPE.format("int32"), "int": _DTYPE.format("int32"),
+    "bool": _DTYPE.format("bool_"), "uint8": _DTYPE.format("uint8"),
+    "FloatTensor": "use tg.tensor(data, dtype=np.float32)",
+    "LongTensor": "use tg.tensor(data, dtype=np.int64)",
+}
+
+
+def module_hint(name: str) -> str | None:
+    """What to use instead of the missing `tg.<name>`, if we know."""
+    return MODULE_HINTS.get(name)
+
+
 def hint(cls: type, name: str) -> str | None:
     """What to use instead of the missing attribute `name` of a Tensor class, if we know."""
     if name in HINTS:
