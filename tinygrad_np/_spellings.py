@@ -60,27 +60,6 @@ def ddof_arg(ddof: Any, correction: Any, unbiased: Any, op: str) -> Any:
     return correction
 
 
-class Size(int):
-    """NumPy's `t.size` (the number of elements, an int) that can also be called as
-    PyTorch's `t.size()` (the shape) and `t.size(d)` (the length of axis d)."""
-
-    def __new__(cls, count: int, shape: tuple) -> Size:
-        self = super().__new__(cls, count)
-        self.shape = shape
-        return self
-
-    def __call__(self, dim: int | None = None) -> Any:
-        if dim is None:
-            return self.shape
-        if not -len(self.shape) <= dim < len(self.shape):
-            raise IndexError(f"size({dim}): dimension out of range for a tensor of shape "
-                             f"{self.shape}")
-        return self.shape[dim]
-
-    def __getnewargs__(self) -> tuple:  # pickle and copy make it again from these
-        return int(self), self.shape
-
-
 # ------------------------------------------------------- PyTorch names we lack
 _OPERATOR = "use the operator: {}"
 _ON_DATA = "there is no differentiable {0}; on plain data use t.data.{0}(...) (a NumPy array)"

@@ -17,8 +17,7 @@ import numpy as np
 
 from tinygrad_np import grad_mode, versions
 from tinygrad_np import _spellings
-from tinygrad_np._spellings import (CPU_ONLY, Size, axis_args, ddof_arg, max_result,
-                                    min_result)
+from tinygrad_np._spellings import CPU_ONLY, axis_args, ddof_arg, max_result, min_result
 
 _default_dtype = np.dtype(np.float32)
 _rng = np.random.default_rng()
@@ -116,8 +115,9 @@ class Tensor:
 
     @property
     def size(self) -> int:
-        """The number of elements (an int; `t.size()` and `t.size(d)` also work, as PyTorch)."""
-        return Size(self.data.size, self.data.shape)
+        """The number of elements: NumPy's int (PyTorch's `t.size()` is `t.shape`, `t.size(d)`
+        is `t.shape[d]`)."""
+        return self.data.size
 
     @property
     def T(self) -> Tensor:  # noqa: N802
