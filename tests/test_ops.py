@@ -150,6 +150,38 @@ def np_logsumexp(a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.
     return np.log(np.sum(np.exp(a), axis=axis, keepdims=keepdims))
 
 
+# ----------------------------------------- cases of the PyTorch-named ops
+def dim_keepdim(s: tuple) -> st.SearchStrategy:
+    return st.fixed_dictionaries({"dim": st.integers(-len(s), len(s) - 1),
+                                  "keepdim": st.booleans()})
+
+
+def mask_and_value_cases() -> st.SearchStrategy:
+    """An input, a 0-d value, and a bool mask that broadcasts to the input's shape (its
+    last axes, some of them 1)."""
+    def mask_shapes(s: tuple) -> st.SearchStrategy:
+        return st.tuples(st.integers(0, len(s)), st.lists(st.booleans(), min_size=len(s),
+                                                          max_size=len(s))).map(
+            lambda c: tuple(n if keep else 1 for n, keep in zip(s, c[1]))[c[0]:])
+    return shapes(max_side=MAX_SIDE).flatmap(lambda s: st.tuples(
+        st.just((s, ())), st.fixed_dictionaries({"mask": hnp.arrays(np.bool_, mask_shapes(s))})))
+
+
+def split_cases(s: tuple) -> st.SearchStrategy:
+    return st.fixed_dictionaries({"size": st.integers(1, MAX_SIDE + 1),
+                                  "dim": st.integers(-len(s), len(s) - 1)})
+
+
+def np_split_by_size(a: np.ndarray, size: int, dim: int) -> list:
+    """torch.split(a, size, dim) with NumPy: pieces of `size`, the last one shorter."""
+    return np.split(a, range(size, a.shape[dim], size), axis=dim)
+
+
+def weighted_pieces(pieces: Any, dim: int, join: Callable) -> Any:
+    """The pieces joined back, the i-th times i + 1 (so each piece's gradient differs)."""
+    return join([p * (i + 1) for i, p in enumerate(pieces)], axis=dim)
+
+
 # ------------------------------------------------------------------ the table
 @dataclass(frozen=True)
 class Op:
@@ -227,7 +259,7 @@ OPS = [
        with_params(shapes(1, 3, 1, MAX_SIDE), one_axis)),
     Op("reshape", lambda a, shape: a.reshape(*shape), np.reshape,
        with_params(shapes(max_side=MAX_SIDE), reshape_targets)),
-    Op("transpose", lambda a, axes: a.transpose(*axes), np.transpose,
+    Op("transpose", lambda a, axes: a.transpose(axes), np.transpose,
        with_params(shapes(max_side=MAX_SIDE),
                    lambda s: st.fixed_dictionaries({"axes": signed_permutations(len(s))}))),
     _unary("transpose_reversed", lambda a: a.transpose(), np.transpose),
@@ -254,6 +286,18 @@ OPS = [
     Op("stack", lambda a, b, c, axis: tg.stack([a, b, c], axis=axis),
        lambda a, b, c, axis: np.stack([a, b, c], axis=axis), stack_shapes(),
        ("real", "real", "real")),
+    # PyTorch-named ops with logic of their own (tests/test_pytorch_spellings.py compares
+    # the others -- amin, min(dim=), transpose(d0, d1), flatten, chunk -- with NumPy's names)
+    _reduction("amax", "distinct"),
+    Op("max_dim", lambda a, dim, keepdim: a.max(dim=dim, keepdim=keepdim).values,
+       lambda a, dim, keepdim: np.max(a, axis=dim, keepdims=keepdim),
+       with_params(shapes(1, 3, 1, MAX_SIDE), dim_keepdim), ("distinct",)),
+    _unary("clone", lambda a: a.clone(), np.copy),
+    Op("masked_fill_tensor_value", lambda a, v, mask: a.masked_fill(mask, v),
+       lambda a, v, mask: np.where(mask, v, a), mask_and_value_cases(), ("real", "real")),
+    Op("split", lambda a, size, dim: weighted_pieces(a.split(size, dim), dim, tg.concatenate),
+       lambda a, size, dim: weighted_pieces(np_split_by_size(a, size, dim), dim, np.concatenate),
+       with_params(shapes(1, 3, 1, MAX_SIDE), split_cases)),
     # nn layers (Beyond MLPs): erf and the activation primitives
     _unary("erf", lambda a: a.erf(), lambda a: np.asarray(np.vectorize(math.erf)(a), a.dtype)),
     _unary("elu", lambda a: tg.nn.functional.elu(a, 1.5),

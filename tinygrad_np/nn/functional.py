@@ -77,14 +77,14 @@ def tanh(x: Any) -> Tensor:
     return _lift(x).tanh()
 
 
-def softmax(x: Any, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along `axis`, computed stably."""
-    return _lift(x).softmax(axis)
+def softmax(x: Any, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along `axis` (or PyTorch's `dim`), computed stably."""
+    return _lift(x).softmax(axis, dim=dim)
 
 
-def log_softmax(x: Any, axis: int = -1) -> Tensor:
-    """x - logsumexp(x) along `axis`: finite even for logits of +-1000."""
-    return _lift(x).log_softmax(axis)
+def log_softmax(x: Any, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """x - logsumexp(x) along `axis` (or `dim`): finite even for logits of +-1000."""
+    return _lift(x).log_softmax(axis, dim=dim)
 
 
 def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:

@@ -31,6 +31,7 @@ from tinygrad_np.ops.losses import BinaryCrossEntropy, CrossEntropy
 from tinygrad_np.ops.reductions import LogSoftmax, Max, Mean, Std, Sum
 from tinygrad_np.ops.shape import (BroadcastTo, Concatenate, GetItem, Reshape, ScatterAdd,
                                    SetItem, Transpose)
+from tinygrad_np.ops.elementwise import Clone
 # nn layers (Beyond MLPs): erf and the activations that need a primitive
 from tinygrad_np.ops.activation import ELU, Softplus
 from tinygrad_np.ops.normalization import Normalize
@@ -49,6 +50,7 @@ __all__ = [
     "Sum", "Mean", "Max", "Std", "LogSoftmax",
     "Reshape", "Transpose", "BroadcastTo", "GetItem", "ScatterAdd", "SetItem", "Concatenate",
     "BinaryCrossEntropy", "CrossEntropy",
+    "Clone",
     "Erf", "erf_array", "ELU", "Softplus", "Normalize",
     "expand", "index_arrays", "normalize_axis", "scatter_add", "select", "stable_shift",
 ]
