@@ -18,7 +18,8 @@ positions uses `select`, never a multiplication by a 0/1 mask: an incoming inf
 times 0 would be NaN where PyTorch gives 0.
 
 Modules: arithmetic (+ - * / ** @, Linear), elementwise, reductions, shape
-(reshape, transpose, indexing, concatenation), losses (the fused loss nodes).
+(reshape, transpose, indexing, concatenation), losses (the fused loss nodes),
+conv (convolution and pooling).
 """
 from tinygrad_np.ops.arithmetic import Add, Div, Linear, MatMul, Mul, Neg, Pow, Sub
 from tinygrad_np.ops.elementwise import (Abs, Cast, Clip, Exp, Log, Maximum, ReLU, Sigmoid,
@@ -30,11 +31,17 @@ from tinygrad_np.ops.reductions import LogSoftmax, Max, Mean, Std, Sum
 from tinygrad_np.ops.shape import (BroadcastTo, Concatenate, GetItem, Reshape, ScatterAdd,
                                    SetItem, Transpose)
 
+# convolution and pooling
+from tinygrad_np.ops.conv import (AvgPool, AvgPoolTranspose, Conv, ConvInputGrad,
+                                  ConvWeightGrad, MaxPool, PoolGather, PoolScatter)
+
 __all__ = [
     "Add", "Sub", "Neg", "Mul", "Div", "Pow", "MatMul", "Linear",
     "Exp", "Log", "Sqrt", "Abs", "Tanh", "Sigmoid", "ReLU", "Clip", "Maximum", "Where", "Cast",
     "Sum", "Mean", "Max", "Std", "LogSoftmax",
     "Reshape", "Transpose", "BroadcastTo", "GetItem", "ScatterAdd", "SetItem", "Concatenate",
     "BinaryCrossEntropy", "CrossEntropy",
+    "Conv", "ConvInputGrad", "ConvWeightGrad", "MaxPool", "PoolScatter", "PoolGather",
+    "AvgPool", "AvgPoolTranspose",
     "expand", "index_arrays", "normalize_axis", "scatter_add", "select", "stable_shift",
 ]
