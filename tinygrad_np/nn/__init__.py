@@ -14,8 +14,14 @@ from tinygrad_np.nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, 
 from tinygrad_np.nn.module import Module, Parameter
 from tinygrad_np.nn.summary import ModelSummary, summary
 
+# convolution and pooling
+from tinygrad_np.nn.conv import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d,
+                                 Conv1d, Conv2d, MaxPool1d, MaxPool2d)
+
 __all__ = [
     "Module", "Parameter", "Linear", "Sequential", "Identity", "ReLU", "Sigmoid", "Tanh",
     "Softmax", "LogSoftmax", "MSELoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
     "NLLLoss", "summary", "ModelSummary", "functional", "init",
+    "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
 ]
