@@ -20,7 +20,7 @@ import tinygrad_np as tg
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-NAMES = ("moons", "logic_and_sum", "nine_steps", "digits", "graph")
+NAMES = ("moons", "logic_and_sum", "nine_steps", "digits", "graph", "scipy_optimize")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -31,6 +31,7 @@ def load_example(name: str) -> ModuleType:
         sys.path.insert(0, str(EXAMPLES))
     spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as an import would (dataclasses look their module up)
     spec.loader.exec_module(module)
     return module
 
@@ -113,6 +114,22 @@ def test_digits(tmp_path: Path) -> None:
     result = run_quick("digits", tmp_path)
     assert result["test_accuracy"] >= 0.97
     assert_pictures(result, tmp_path, expected=3)
+
+
+def test_scipy_optimize(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    result = run_quick("scipy_optimize", tmp_path)
+    assert max(result["derivative_errors"].values()) < 1e-6  # vs SciPy's and by hand
+    assert result["test_accuracy"]["L-BFGS-B, tg.func gradient"] >= 0.95
+    for runs in result["runs"].values():
+        by_differences, exact, newton = runs.values()
+        assert exact.loss_evaluations < by_differences.loss_evaluations
+        assert newton.hvp_evaluations > 0 and newton.gradient_norm < 1e-4
+    for name, error in result["rosenbrock_error"].items():
+        if "tg.func" in name:
+            assert error < 1e-4, name
+    assert_pictures(result, tmp_path, expected=1)
+    text = capsys.readouterr().out
+    assert "gradient vs scipy rosen_der" in text and "fewer)" in text
 
 
 def test_moons_runs_as_a_program_and_a_bad_option_is_one_line() -> None:

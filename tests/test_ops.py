@@ -254,6 +254,186 @@ OPS = [
     Op("stack", lambda a, b, c, axis: tg.stack([a, b, c], axis=axis),
        lambda a, b, c, axis: np.stack([a, b, c], axis=axis), stack_shapes(),
        ("real", "real", "real")),
+    # nn layers (Beyond MLPs): erf and the activation primitives
+    _unary("erf", lambda a: a.erf(), lambda a: np.asarray(np.vectorize(math.erf)(a), a.dtype)),
+    _unary("elu", lambda a: tg.nn.functional.elu(a, 1.5),
+           lambda a: np.where(a > 0, a, 1.5 * np.expm1(a)), "offgrid"),
+    _unary("softplus", lambda a: tg.nn.functional.softplus(a), lambda a: np.logaddexp(0, a)),
+    _unary("softplus_threshold", lambda a: tg.nn.functional.softplus(a, 2, 1),
+           lambda a: np.where(2 * a > 1, a, np.logaddexp(0, 2 * a) / 2), "offgrid"),
+]
+# --- v2 ops: strategies, written-out references and rows
+EINSUM_LABELS = "ijkl"
+
+
+def einsum_cases(n_operands: int) -> st.SearchStrategy:
+    """Random einsum subscripts for n operands: repeated labels, size-1 labels that
+    broadcast, '...' anywhere in a term, implicit or explicit output."""
+    @st.composite
+    def build(draw: Any) -> tuple:
+        sizes = draw(st.fixed_dictionaries(
+            {c: st.integers(1, MAX_SIDE) for c in EINSUM_LABELS}))
+        ellipsis = draw(st.booleans())
+        ellipsis_shapes = (draw(broadcastable_shapes(n_operands, 0, 2, 1, 2)) if ellipsis
+                           else [()] * n_operands)
+        most = 3 if n_operands < 3 and not ellipsis else 2
+        terms, operand_shapes = [], []
+        for extra in ellipsis_shapes:
+            labels = draw(st.lists(st.sampled_from(EINSUM_LABELS), max_size=most))
+            unit = draw(st.sets(st.sampled_from(EINSUM_LABELS)))  # broadcast from size 1
+            shape = [1 if c in unit else sizes[c] for c in labels]
+            at = draw(st.integers(0, len(labels)))
+            dots = "..." if ellipsis else ""
+            terms.append("".join(labels[:at]) + dots + "".join(labels[at:]))
+            operand_shapes.append(tuple(shape[:at]) + tuple(extra) + tuple(shape[at:]))
+        subscripts = ",".join(terms)
+        if draw(st.booleans()):  # explicit output: some of the labels in any order
+            used = sorted(set(subscripts) - set(".,"))
+            out = draw(st.lists(st.sampled_from(used), unique=True)) if used else []
+            if ellipsis:
+                out.insert(draw(st.integers(0, len(out))), "...")
+            subscripts += "->" + "".join(out)
+        return tuple(operand_shapes), {"subscripts": subscripts}
+    return build()
+
+
+def _einsum_op(name: str, n: int, **options: Any) -> Op:
+    return Op(name, lambda *xs, subscripts: tg.einsum(subscripts, *xs),
+              lambda *xs, subscripts: np.einsum(subscripts, *xs), einsum_cases(n),
+              ("real",) * n, **options)
+
+
+def cumsum_axis(s: tuple) -> st.SearchStrategy:
+    axis = st.none() | st.integers(-len(s), len(s) - 1) if s else st.none()
+    return st.fixed_dictionaries({"axis": axis})
+
+
+def numpy_pad_widths(s: tuple) -> st.SearchStrategy:
+    """Every form of NumPy's pad_width: n, (n,), (before, after), one pair per axis."""
+    width = st.integers(0, 2)
+    pair = st.tuples(width, width)
+    forms = [width, st.tuples(width), pair, st.tuples(pair)]
+    if s:
+        forms.append(st.tuples(*[pair] * len(s)))
+    return st.fixed_dictionaries({"pad_width": st.one_of(forms),
+                                  "value": st.sampled_from([0, 1.5, -2.0])})
+
+
+def torch_pads(s: tuple) -> st.SearchStrategy:
+    """PyTorch's pad tuples (last axis first) for 1 to ndim axes; negative pads crop."""
+    @st.composite
+    def build(draw: Any) -> dict:
+        pad: list[int] = []
+        for n in s[::-1][:draw(st.integers(1, len(s)))]:
+            before = draw(st.integers(-1, 2))
+            pad += [before, draw(st.integers(max(-1, -(n + before)), 2))]
+        return {"pad": tuple(pad), "value": draw(st.sampled_from([0.0, 0.5]))}
+    return build()
+
+
+def np_torch_pad(a: np.ndarray, pad: tuple, value: float) -> np.ndarray:
+    """F.pad written out: crop the negative pads, then np.pad the positive ones."""
+    pairs = [(0, 0)] * (a.ndim - len(pad) // 2) + [
+        (pad[i], pad[i + 1]) for i in range(0, len(pad), 2)][::-1]
+    a = a[tuple(slice(max(-b, 0), n - max(-e, 0)) for n, (b, e) in zip(a.shape, pairs))]
+    return np.pad(a, [(max(b, 0), max(e, 0)) for b, e in pairs], constant_values=value)
+
+
+def roll_args(s: tuple) -> st.SearchStrategy:
+    shift = st.integers(-4, 4)
+    options = [st.fixed_dictionaries({"shift": shift, "axis": st.none()})]
+    if s:
+        axis = st.integers(-len(s), len(s) - 1)
+        options.append(st.fixed_dictionaries({"shift": shift, "axis": axis}))
+        options.append(st.lists(st.tuples(shift, axis), min_size=1, max_size=3).map(
+            lambda pairs: {"shift": tuple(p[0] for p in pairs),
+                           "axis": tuple(p[1] for p in pairs)}))
+    return st.one_of(options)
+
+
+def diagonal_offsets(s: tuple) -> st.SearchStrategy:
+    return st.fixed_dictionaries({"k": st.integers(-3, 3)})
+
+
+def along_axis_indices(s: tuple) -> st.SearchStrategy:
+    """take_along_axis: indices of the input's ndim (other axes 1 or the input's size), any
+    length along axis, negatives included; or 1-D indices into the flattened input."""
+    def along(axis: int) -> st.SearchStrategy:
+        n = s[axis]
+        sides = [st.integers(1, 4) if d == axis else st.sampled_from([1, m])
+                 for d, m in enumerate(s)]
+        return st.tuples(*sides).flatmap(lambda shape: hnp.arrays(
+            np.int64, shape, elements=st.integers(-n, n - 1))).map(
+            lambda index: {"indices": index, "axis": axis})
+    size = math.prod(s)
+    flat = hnp.arrays(np.int64, st.integers(1, 5), elements=st.integers(-size, size - 1)).map(
+        lambda index: {"indices": index, "axis": None})
+    return st.one_of(flat, st.integers(0, len(s) - 1).flatmap(along))
+
+
+def gather_indices(s: tuple) -> st.SearchStrategy:
+    """torch.gather: index no larger than the input off `dim`, 0 <= index < s[dim]."""
+    def build(dim: int) -> st.SearchStrategy:
+        sides = [st.integers(1, 4) if d == dim else st.integers(1, m) for d, m in enumerate(s)]
+        return st.tuples(*sides).flatmap(lambda shape: hnp.arrays(
+            np.int64, shape, elements=st.integers(0, s[dim] - 1))).map(
+            lambda index: {"dim": dim - len(s) * (dim % 2), "index": index})
+    return st.integers(0, len(s) - 1).flatmap(build)
+
+
+def np_gather(a: np.ndarray, dim: int, index: np.ndarray) -> np.ndarray:
+    """torch.gather written out: out[p] = a[p with p[dim] replaced by index[p]]."""
+    out = np.empty(index.shape, a.dtype)
+    for p in np.ndindex(*index.shape):
+        source = list(p)
+        source[dim] = index[p]
+        out[p] = a[tuple(source)]
+    return out
+
+
+def tile_reps(s: tuple) -> st.SearchStrategy:
+    rep = st.integers(0, 2)
+    return st.fixed_dictionaries({"reps": rep | st.lists(rep, max_size=4).map(tuple)})
+
+
+def repeat_reps(s: tuple) -> st.SearchStrategy:
+    reps = st.lists(st.integers(0, 2), min_size=len(s), max_size=len(s) + 1).map(tuple)
+    return st.fixed_dictionaries({"reps": reps})
+
+
+OPS += [
+    _unary("sin", lambda a: a.sin(), np.sin),
+    _unary("cos", lambda a: a.cos(), np.cos),
+    _unary("log1p", lambda a: a.log1p(), np.log1p, "positive"),
+    _unary("expm1", lambda a: a.expm1(), np.expm1),
+    _unary("square", lambda a: a.square(), np.square),
+    _einsum_op("einsum_one_operand", 1),
+    _einsum_op("einsum_two_operands", 2, constants="array"),
+    _einsum_op("einsum_three_operands", 3),
+    Op("cumsum", lambda a, axis: a.cumsum(axis), np.cumsum,
+       with_params(shapes(max_side=MAX_SIDE), cumsum_axis)),
+    Op("pad", lambda a, pad_width, value: a.pad(pad_width, value),
+       lambda a, pad_width, value: np.pad(a, pad_width, constant_values=value),
+       with_params(shapes(max_side=MAX_SIDE), numpy_pad_widths)),
+    Op("functional_pad", lambda a, pad, value: tg.nn.functional.pad(a, pad, value=value),
+       np_torch_pad, with_params(shapes(1, 3, 1, MAX_SIDE), torch_pads)),
+    Op("flip", lambda a, axis: a.flip(axis), np.flip,
+       with_params(shapes(max_side=MAX_SIDE), lambda s: st.fixed_dictionaries(
+           {"axis": axes(len(s))}))),
+    Op("roll", lambda a, shift, axis: a.roll(shift, axis), np.roll,
+       with_params(shapes(max_side=MAX_SIDE), roll_args)),
+    Op("tril", lambda a, k: a.tril(k), np.tril,
+       with_params(shapes(2, 3, 1, MAX_SIDE), diagonal_offsets)),
+    Op("triu", lambda a, k: a.triu(k), np.triu,
+       with_params(shapes(2, 3, 1, MAX_SIDE), diagonal_offsets)),
+    Op("take_along_axis", lambda a, indices, axis: a.take_along_axis(indices, axis),
+       np.take_along_axis, with_params(shapes(1, 3, 1, MAX_SIDE), along_axis_indices)),
+    Op("gather", lambda a, dim, index: a.gather(dim, index), np_gather,
+       with_params(shapes(1, 3, 1, MAX_SIDE), gather_indices)),
+    Op("tile", lambda a, reps: a.tile(reps), np.tile,
+       with_params(shapes(max_side=MAX_SIDE), tile_reps)),
+    Op("repeat", lambda a, reps: a.repeat(*reps), np.tile,
+       with_params(shapes(max_side=MAX_SIDE), repeat_reps)),
 ]
 SECOND_ORDER = [op for op in OPS if op.second_order]
 WITH_CONSTANTS = [op for op in OPS if op.constants]

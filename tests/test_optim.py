@@ -143,8 +143,11 @@ def test_sgd_trajectory_property(data: st.DataObject, lr: float, momentum: float
         np.testing.assert_allclose(got[0], want, rtol=1e-12, atol=1e-12)
 
 
-@given(data=st.data(), lr=st.floats(1e-4, 0.5), beta1=st.floats(0.0, 0.99),
-       beta2=st.floats(0.0, 0.999), eps=st.floats(1e-10, 1e-2), weight_decay=st.floats(0.0, 0.5))
+# PyTorch's lerp computes beta1 back as 1 - (1 - beta1), which for beta1 ~ 1e-7 is off by
+# ~1e-9 relative; divided by eps that shows. Real betas are 0 or far from 0.
+@given(data=st.data(), lr=st.floats(1e-4, 0.5),
+       beta1=st.one_of(st.just(0.0), st.floats(0.01, 0.99)), beta2=st.floats(0.0, 0.999),
+       eps=st.floats(1e-10, 1e-2), weight_decay=st.floats(0.0, 0.5))
 def test_adam_trajectory_property(data: st.DataObject, lr: float, beta1: float, beta2: float,
                                   eps: float, weight_decay: float) -> None:
     start, grads = _draw_problem(data)
@@ -334,7 +337,7 @@ def test_state_dict_layout_and_snapshot() -> None:
     sd = opt.state_dict()
     assert sorted(sd) == ["param_groups", "state"]
     assert sd["param_groups"] == [{"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-8,
-                                   "weight_decay": 0.1, "params": [0, 1]}]
+                                   "weight_decay": 0.1, "amsgrad": False, "params": [0, 1]}]
     assert sorted(sd["state"]) == [0, 1]
     assert sd["state"][0]["step"] == 3
     assert sorted(sd["state"][1]) == ["exp_avg", "exp_avg_sq", "step"]

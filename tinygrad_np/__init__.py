@@ -19,9 +19,15 @@ from tinygrad_np._tensor import (Tensor, arange, concatenate, default_generator,
                                 get_default_dtype, manual_seed, maximum, minimum, ones,
                                 ones_like, rand, randn, set_default_dtype, stack, tensor,
                                 where, zeros, zeros_like)
+from tinygrad_np._tensor import erf  # nn layers (Beyond MLPs)
+from tinygrad_np._tensor import (cos, cumsum, einsum, expm1, flip, log1p, pad, roll,  # v2 ops
+                                sin, square, take_along_axis, tile, tril, triu)
 
 float32 = _np.float32
 float64 = _np.float64
+
+# functional transforms (tg.func)
+from tinygrad_np import func  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -32,4 +38,10 @@ __all__ = [
     "ones_like", "eye", "maximum", "minimum", "where", "concatenate", "stack",
     "manual_seed", "default_generator", "get_default_dtype", "set_default_dtype",
     "float32", "float64", "data", "nn", "optim", "testing", "viz", "save", "load",
+    "erf",
 ]
+__all__ += [  # v2 ops
+    "sin", "cos", "log1p", "expm1", "square", "einsum", "cumsum", "pad", "flip", "roll", "tril",
+    "triu", "take_along_axis", "tile",
+]
+__all__ += ["func"]

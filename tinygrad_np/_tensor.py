@@ -440,6 +440,108 @@ class Tensor:
         """The data broadcast to shape, as numpy.broadcast_to."""
         return ops.BroadcastTo.apply(self, shape=tuple(shape))
 
+    # ----------------------------------------------- nn layers (Beyond MLPs)
+    def erf(self) -> Tensor:
+        """The error function, elementwise (derivative 2/sqrt(pi) exp(-x**2))."""
+        return _unary(ops.Erf, self)
+
+    # --- v2 ops: elementwise, cumsum, flip, roll, pad, tril/triu, tile, take_along_axis,
+    # and PyTorch's gather and repeat (the same ops under PyTorch's rules)
+    def sin(self) -> Tensor:
+        """Sine, elementwise."""
+        return _unary(ops.Sin, self)
+
+    def cos(self) -> Tensor:
+        """Cosine, elementwise."""
+        return _unary(ops.Cos, self)
+
+    def log1p(self) -> Tensor:
+        """log(1 + x), elementwise, accurate for small x."""
+        return _unary(ops.Log1p, self)
+
+    def expm1(self) -> Tensor:
+        """exp(x) - 1, elementwise, accurate for small x."""
+        return _unary(ops.Expm1, self)
+
+    def square(self) -> Tensor:
+        """x * x, elementwise."""
+        return _unary(ops.Square, self)
+
+    def cumsum(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        """Running sums along axis; None (the default) sums the flattened data, as NumPy."""
+        axis = ops.cumsum_axis(_either(axis, dim, "cumsum", "axis", "dim"), self.shape)
+        return ops.Cumsum.apply(self, axis=axis)
+
+    def flip(self, axis: Any = None, *more: int, dims: Any = None) -> Tensor:
+        """Order reversed along axis (int or tuple; None: every axis), as np.flip; PyTorch's
+        `t.flip(0, 1)` and `dims=` too."""
+        axis = _either((axis, *more) if more else axis, dims, "flip", "axis", "dims")
+        return ops.Flip.apply(self, axes=ops.normalize_axis(axis, self.shape, "flip"))
+
+    def roll(self, shift: Any = None, axis: Any = None, *, shifts: Any = None,
+             dims: Any = None) -> Tensor:
+        """Elements shifted along axis with wrap-around (axis None: along the flattened
+        data), as np.roll; PyTorch's `shifts=`/`dims=` too."""
+        shift = _either(shift, shifts, "roll", "shift", "shifts")
+        if shift is None:
+            raise TypeError("roll: missing the shift (shift= or PyTorch's shifts=)")
+        axis = _either(axis, dims, "roll", "axis", "dims")
+        shift, axis = ops.roll_args(shift, axis, self.shape)
+        return ops.Roll.apply(self, shift=shift, axis=axis)
+
+    def pad(self, pad_width: Any, value: float = 0, *, mode: str = "constant",
+            constant_values: float | None = None) -> Tensor:
+        """A constant border, NumPy's pad_width: an int, (before, after), or a pair per axis.
+
+        Only mode="constant" (NumPy's `np.pad(a, w, "constant")` spelling works too);
+        PyTorch's last-axis-first pads, and cropping, are `tg.nn.functional.pad`.
+        """
+        if isinstance(value, str):  # NumPy's positional mode
+            value, mode = 0, value
+        value = _either(value, constant_values, "pad", "value", "constant_values", default=0)
+        widths = ops.pad_widths(pad_width, self.shape)
+        return ops.Pad.apply(self, widths=widths, value=ops.pad_value(value, mode, "pad"))
+
+    def tril(self, k: int = 0, *, diagonal: int | None = None) -> Tensor:
+        """The lower triangle of the last two axes (column <= row + k), zeros above it."""
+        k = _either(k, diagonal, "tril", "k", "diagonal", default=0)
+        return ops.Tril.apply(self, k=ops.triangle_check(self.shape, k, "tril"))
+
+    def triu(self, k: int = 0, *, diagonal: int | None = None) -> Tensor:
+        """The upper triangle of the last two axes (column >= row + k), zeros below it."""
+        k = _either(k, diagonal, "triu", "k", "diagonal", default=0)
+        return ops.Triu.apply(self, k=ops.triangle_check(self.shape, k, "triu"))
+
+    def tile(self, *reps: Any) -> Tensor:
+        """The data repeated reps[i] times along axis i, as np.tile (`t.tile((2, 3))` or
+        `t.tile(2, 3)`); fewer reps than axes repeat the last axes."""
+        reps = ops.tile_reps(_one_or_many(reps), "tile", self.shape)
+        return ops.Tile.apply(self, reps=reps)
+
+    def repeat(self, *repeats: Any) -> Tensor:
+        """PyTorch's repeat: np.tile with at least one count per axis (`t.repeat(2, 1)`)."""
+        reps = ops.tile_reps(_one_or_many(repeats), "repeat", self.shape)
+        if len(reps) < self.ndim:
+            raise ValueError(f"repeat: the counts {reps} are fewer than the {self.ndim} axes "
+                             f"of a tensor of shape {self.shape}; PyTorch's repeat needs one "
+                             "per axis (tile prepends 1s for the missing ones)")
+        return ops.Tile.apply(self, reps=reps)
+
+    def take_along_axis(self, indices: Any, axis: int | None = -1, *,
+                        dim: int | None = None) -> Tensor:
+        """Elements picked by integer indices along axis, as np.take_along_axis (axis None:
+        from the flattened data); repeated indices add up their gradients."""
+        axis = _either(axis, dim, "take_along_axis", "axis", "dim", default=-1)
+        index, shape = ops.along_axis_index(self.shape, array_of(indices), axis)
+        source = self if shape == self.shape else self.reshape(-1)
+        return ops.TakeAlongAxis.apply(source, index=index)
+
+    def gather(self, dim: int, index: Any) -> Tensor:
+        """PyTorch's gather: out[i][j] = self[index[i][j]][j] for dim 0 (index has self's
+        ndim, is no larger off `dim`, and 0 <= index < size); repeated indices add up."""
+        index = ops.gather_index(self.shape, dim, array_of(index))
+        return ops.TakeAlongAxis.apply(self, index=index)
+
 
 def _shape_op(fn: Any, name: str, t: Tensor, axis: Any) -> tuple:
     """The output shape of NumPy's squeeze/expand_dims, with an error naming op and shape."""
@@ -491,6 +593,116 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 
 def _lift(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
+
+
+# ------------------------------------------------- nn layers (Beyond MLPs)
+def erf(t: Any) -> Tensor:
+    """The error function of a Tensor (or array-like), elementwise; same as `t.erf()`."""
+    return _lift(t).erf()
+
+# --- v2 ops: free functions
+def sin(t: Any) -> Tensor:
+    """Sine, elementwise."""
+    return _lift(t).sin()
+
+
+def cos(t: Any) -> Tensor:
+    """Cosine, elementwise."""
+    return _lift(t).cos()
+
+
+def log1p(t: Any) -> Tensor:
+    """log(1 + x), elementwise, accurate for small x."""
+    return _lift(t).log1p()
+
+
+def expm1(t: Any) -> Tensor:
+    """exp(x) - 1, elementwise, accurate for small x."""
+    return _lift(t).expm1()
+
+
+def square(t: Any) -> Tensor:
+    """x * x, elementwise."""
+    return _lift(t).square()
+
+
+def einsum(subscripts: str, *operands: Any) -> Tensor:
+    """Einstein summation with numpy.einsum's subscripts: implicit output ('ij,jk'),
+    '...' (broadcasting), repeated labels ('ii->i' diagonal, 'ii' trace).
+
+    >>> a = tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> einsum("ii", a)
+    Tensor(5., grad_fn=<EinsumBackward>)
+
+    Operands may also come as one list, as in torch.einsum("ij,jk", [a, b]).
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)) and operands[0] and all(
+            isinstance(x, Tensor) for x in operands[0]):
+        operands = tuple(operands[0])
+    operands = tuple(x if isinstance(x, Tensor) else np.asarray(x) for x in operands)
+    spec = ops.parse_subscripts(subscripts, [x.shape for x in operands])
+    return ops.Einsum.apply(*operands, subscripts=spec)
+
+
+def cumsum(t: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Running sums along axis (None: of the flattened data), as np.cumsum."""
+    return _lift(t).cumsum(axis, dim=dim)
+
+
+def pad(t: Any, pad_width: Any, value: float = 0, *, mode: str = "constant",
+        constant_values: float | None = None) -> Tensor:
+    """A constant border with NumPy's pad_width (see Tensor.pad)."""
+    return _lift(t).pad(pad_width, value, mode=mode, constant_values=constant_values)
+
+
+def flip(t: Any, axis: Any = None, *, dims: Any = None) -> Tensor:
+    """Order reversed along axis (None: every axis), as np.flip."""
+    return _lift(t).flip(axis, dims=dims)
+
+
+def roll(t: Any, shift: Any = None, axis: Any = None, *, shifts: Any = None,
+         dims: Any = None) -> Tensor:
+    """Elements shifted with wrap-around, as np.roll (axis None: the flattened data)."""
+    return _lift(t).roll(shift, axis, shifts=shifts, dims=dims)
+
+
+def tril(t: Any, k: int = 0, *, diagonal: int | None = None) -> Tensor:
+    """The lower triangle of the last two axes, zeros above it."""
+    return _lift(t).tril(k, diagonal=diagonal)
+
+
+def triu(t: Any, k: int = 0, *, diagonal: int | None = None) -> Tensor:
+    """The upper triangle of the last two axes, zeros below it."""
+    return _lift(t).triu(k, diagonal=diagonal)
+
+
+def take_along_axis(t: Any, indices: Any, axis: int | None = -1, *,
+                    dim: int | None = None) -> Tensor:
+    """Elements picked by indices along axis, as np.take_along_axis."""
+    return _lift(t).take_along_axis(indices, axis, dim=dim)
+
+
+def tile(t: Any, reps: Any) -> Tensor:
+    """The data repeated reps[i] times along axis i, as np.tile."""
+    return _lift(t).tile(reps)
+
+
+def _either(value: Any, alias: Any, op: str, name: str, alias_name: str,
+            default: Any = None) -> Any:
+    """One argument under NumPy's and PyTorch's names (axis=/dim=): both at once is an error."""
+    if alias is None:
+        return value
+    if value is not default:
+        raise TypeError(f"{op}: got both {name}= and {alias_name}= (the same argument under "
+                        "NumPy's and PyTorch's names); pass one")
+    return alias
+
+
+def _one_or_many(args: tuple) -> Any:
+    """f(2, 3) or f((2, 3)) -> (2, 3); f(2) -> (2,)."""
+    if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+        return args[0]
+    return args
 
 
 # -------------------------------------------------------------- constructors

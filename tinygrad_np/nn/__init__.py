@@ -13,6 +13,14 @@ from tinygrad_np.nn.layers import (
 from tinygrad_np.nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from tinygrad_np.nn.module import Module, Parameter
 from tinygrad_np.nn.summary import ModelSummary, summary
+from tinygrad_np.nn import utils  # gradient clipping: tg.nn.utils.clip_grad_norm_
+
+# nn layers (Beyond MLPs): containers, activations, dropout, embedding, normalisation
+from tinygrad_np.nn.activation import ELU, GELU, LeakyReLU, SiLU, Softplus
+from tinygrad_np.nn.containers import Flatten, ModuleDict, ModuleList
+from tinygrad_np.nn.dropout import Dropout
+from tinygrad_np.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from tinygrad_np.nn.sparse import Embedding
 
 # convolution and pooling
 from tinygrad_np.nn.conv import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d,
@@ -24,4 +32,8 @@ __all__ = [
     "NLLLoss", "summary", "ModelSummary", "functional", "init",
     "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
+    # nn layers (Beyond MLPs)
+    "Flatten", "ModuleList", "ModuleDict", "LeakyReLU", "GELU", "SiLU", "ELU", "Softplus",
+    "Dropout", "Embedding", "LayerNorm", "BatchNorm1d", "BatchNorm2d",
 ]
+__all__ += ["utils"]

@@ -23,6 +23,8 @@ from tinygrad_np import ops
 from tinygrad_np._tensor import Tensor, where
 from tinygrad_np.grad_mode import is_grad_enabled
 from tinygrad_np.ops.conv import avg_divisor, conv_geometry, pool_geometry
+from tinygrad_np import versions  # nn layers (Beyond MLPs)
+from tinygrad_np._tensor import default_generator, get_default_dtype  # nn layers
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -419,3 +421,227 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:  # noqa: A002
     """Average pooling of (N, C, H, W) to output_size (an int, a pair, None keeps an axis),
     with PyTorch's windows [floor(i H / out), ceil((i + 1) H / out)) per axis."""
     return _adaptive_avg_pool_nd(input, output_size, 2, "adaptive_avg_pool2d")
+# ================================================ nn layers (Beyond MLPs)
+# Activations, dropout, embedding and normalisation. Composites where they are exact and
+# stable; ELU and softplus are primitives (expm1, log1p: see ops/activation.py).
+def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, else negative_slope * x (gradient negative_slope at 0, as PyTorch)."""
+    x = _lift(x)
+    # NOTE: one Mul by a constant factor, not a where over two branches: one node, and the
+    # same products PyTorch forms (x * slope), forward and backward.
+    factor = np.where(x.data > 0, 1, negative_slope).astype(_float_dtype(x), copy=False)
+    return x * factor
+
+
+def gelu(x: Any, approximate: str = "none") -> Tensor:
+    """x * Phi(x) = 0.5 x (1 + erf(x / sqrt(2))); approximate="tanh" uses PyTorch's
+    0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))."""
+    x = _lift(x)
+    if approximate == "none":
+        return x * 0.5 * (1 + (x * _SQRT1_2).erf())
+    if approximate == "tanh":
+        return x * 0.5 * (1 + ((x + x * x * x * 0.044715) * _SQRT_2_OVER_PI).tanh())
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def silu(x: Any) -> Tensor:
+    """x * sigmoid(x) (also called swish); finite for any x."""
+    x = _lift(x)
+    return x * x.sigmoid()
+
+
+def elu(x: Any, alpha: float = 1.0) -> Tensor:
+    """x where x > 0, else alpha * (exp(x) - 1), computed with expm1 as PyTorch does."""
+    return ops.ELU.apply(_lift(x), alpha=alpha)
+
+
+def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (PyTorch's rule)."""
+    if beta == 0:
+        raise ValueError("softplus: beta must be nonzero (the result divides by beta)")
+    return ops.Softplus.apply(_lift(x), beta=beta, threshold=threshold)
+
+
+def dropout(x: Any, p: float = 0.5, training: bool = True) -> Tensor:
+    """Inverted dropout: zero each element with probability p and scale the rest by
+    1/(1-p); the identity when not training or p = 0 (x itself is returned), all zeros
+    (x * 0) when p = 1. Masks come from the generator `tg.manual_seed` seeds."""
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating, np.integer)) \
+            or not 0 <= p <= 1:
+        raise ValueError(f"dropout: probability p must be between 0 and 1, got {p!r}")
+    x = _lift(x)
+    if not training or p == 0 or x.size == 0:
+        return x
+    if p == 1:
+        return x * np.zeros((), _float_dtype(x))
+    keep = default_generator().random(x.shape) >= p
+    dtype = _float_dtype(x)
+    return x * (keep.astype(dtype) * np.asarray(1 / (1 - p), dtype))
+
+
+def embedding(input: Any, weight: Any, padding_idx: int | None = None,  # noqa: A002
+              *, layer: str = "embedding") -> Tensor:
+    """Rows of `weight` (num_embeddings, embedding_dim) picked by the integer indices in
+    `input`: output shape input.shape + (embedding_dim,). The row `padding_idx` never
+    receives a gradient. An index outside [0, num_embeddings) raises IndexError."""
+    weight = _lift(weight)
+    if weight.ndim != 2:
+        raise ValueError(f"{layer}: weight must be 2-D (num_embeddings, embedding_dim), "
+                         f"got shape {weight.shape}")
+    index = np.asarray(input.data if isinstance(input, Tensor) else input)
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"{layer}: indices must be integers, got dtype {index.dtype} (shape "
+                        f"{index.shape}); convert them with .astype(np.int64)")
+    n = weight.shape[0]
+    if index.size and (index.min() < 0 or index.max() >= n):
+        bad = index[(index < 0) | (index >= n)].flat[0]
+        raise IndexError(f"{layer}: index {bad} is out of range for num_embeddings={n} "
+                         f"(valid indices are 0 .. {n - 1})")
+    out = weight[index]
+    if padding_idx is not None:
+        padding_idx = _padding_index(padding_idx, n, layer)
+        pad = index == padding_idx
+        if pad.any() and out.requires_grad:  # the padding row gets no gradient (PyTorch)
+            out = where(pad[..., None], weight.data[padding_idx], out)
+    return out
+
+
+def layer_norm(input: Any, normalized_shape: Any, weight: Any = None,  # noqa: A002
+               bias: Any = None, eps: float = 1e-5, *, layer: str = "layer_norm") -> Tensor:
+    """(x - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape)
+    axes, with the biased variance (PyTorch's)."""
+    x = _lift(input)
+    shape = _shape_tuple(normalized_shape)
+    if not shape or x.ndim < len(shape) or x.shape[x.ndim - len(shape):] != shape:
+        raise ValueError(f"{layer}: normalized_shape={shape} needs an input of shape "
+                         f"(*, {', '.join(map(str, shape))}), got {x.shape}")
+    y = ops.Normalize.apply(x, axes=tuple(range(x.ndim - len(shape), x.ndim)), eps=eps)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def batch_norm(input: Any, running_mean: Any, running_var: Any,  # noqa: A002
+               weight: Any = None, bias: Any = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5, *, layer: str = "batch_norm") -> Tensor:
+    """Normalise each channel (axis 1) of x: (N, C) or (N, C, *spatial).
+
+    training=True uses the batch's mean and biased variance, and updates running_mean
+    and running_var in place (when given) by PyTorch's rule
+    running = (1 - momentum) * running + momentum * batch, with the unbiased batch
+    variance. training=False uses the running statistics. Everything is checked
+    before anything is updated.
+    """
+    x = _lift(input)
+    if x.ndim < 2:
+        raise ValueError(f"{layer}: input must be (N, C) or (N, C, *spatial), got shape "
+                         f"{x.shape}")
+    channels = x.shape[1]
+    stats = [running_mean, running_var]
+    for what, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and np.shape(t) != (channels,):
+            raise ValueError(f"{layer}: {what} has shape {np.shape(t)}, but the input of shape "
+                             f"{x.shape} has {channels} channels on axis 1: ({channels},) needed")
+    axes = (0,) + tuple(range(2, x.ndim))
+    count = x.size // channels if channels else 0
+    use_batch = training or running_mean is None or running_var is None
+    if use_batch and count <= 1:
+        raise ValueError(f"{layer}: expected more than 1 value per channel when training, "
+                         f"got input of shape {x.shape}; use a batch of at least 2 or eval()")
+    view = (1, channels) + (1,) * (x.ndim - 2)
+    if use_batch:
+        batch_mean = x.data.mean(axis=axes, keepdims=True)
+        centred = x.data - batch_mean
+        batch_var = (centred * centred).mean(axis=axes, keepdims=True)  # biased
+        y = ops.Normalize.apply(x, axes=axes, eps=eps, stats=(batch_mean, batch_var))
+    else:
+        mean, var = (np.asarray(_data(s)).reshape(view) for s in stats)
+        y = (x - mean) * ((var + eps) ** -0.5)
+    if weight is not None:
+        y = y * _lift(weight).reshape(view)
+    if bias is not None:
+        y = y + _lift(bias).reshape(view)
+    if training and running_mean is not None and running_var is not None:
+        mean = batch_mean.reshape(channels)
+        var = batch_var.reshape(channels) * (count / (count - 1))  # unbiased
+        for stat, batch in ((running_mean, mean), (running_var, var)):
+            array = _data(stat)
+            array[...] = momentum * batch + (1 - momentum) * array
+            versions.mark_modified(array)
+    return y
+
+
+_SQRT1_2 = 0.7071067811865476  # 1/sqrt(2), as PyTorch's M_SQRT1_2
+_SQRT_2_OVER_PI = 0.7978845608028654  # sqrt(2/pi), PyTorch's kBeta
+
+
+def _float_dtype(x: Tensor) -> np.dtype:
+    return x.dtype if x.dtype.kind == "f" else get_default_dtype()
+
+
+def _data(t: Any) -> np.ndarray:
+    """The array of a Tensor or an ndarray (written in place for running statistics)."""
+    array = t.data if isinstance(t, Tensor) else t
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"running statistics must be Tensors or ndarrays, got {type(t).__name__}")
+    return array
+
+
+def _shape_tuple(shape: Any) -> tuple:
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    return tuple(int(n) for n in shape)
+
+
+def _padding_index(padding_idx: int, n: int, layer: str) -> int:
+    """padding_idx checked against num_embeddings n; a negative one counts from the end."""
+    if not -n <= padding_idx < n:
+        raise ValueError(f"{layer}: padding_idx={padding_idx} must lie within "
+                         f"num_embeddings={n} (-{n} <= padding_idx < {n})")
+    return int(padding_idx) % n
+
+# --- v2 ops: pad (PyTorch's pairs, last axis first) and one_hot
+def pad(input: Any, pad: Any, mode: str = "constant", value: float | None = None) -> Tensor:  # noqa: A002
+    """PyTorch's F.pad, constant mode: `pad` holds (before, after) pairs for the last axes,
+    last axis first -- (left, right, top, bottom, ...); a negative pad crops.
+
+    >>> F.pad(tg.ones(2, 2), (1, 0, 0, 1)).shape       # one column left, one row below
+    (3, 3)
+
+    `F.pad(x, pad, value)` (a number where PyTorch puts the mode) works too. NumPy's
+    pad_width is `Tensor.pad`.
+    """
+    if not isinstance(mode, str):  # the contract's F.pad(x, pad, value)
+        mode, value = "constant", mode
+    x = _lift(input)
+    widths = ops.torch_pad_widths(pad, x.shape)
+    return ops.Pad.apply(x, widths=widths, value=ops.pad_value(value, mode, "pad"))
+
+
+def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
+    """Integer class indices -> int64 one-hot vectors on a new last axis, as PyTorch
+    (num_classes=-1: one more than the largest index). No gradient.
+
+    >>> F.one_hot(tg.tensor([0, 2]), 3)
+    Tensor([[1, 0, 0],
+            [0, 0, 1]])
+    """
+    t = np.asarray(tensor.data if isinstance(tensor, Tensor) else tensor)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: needs integer class indices, got dtype {t.dtype} (shape "
+                        f"{t.shape}); convert them with .astype(int)")
+    if num_classes == -1:
+        if not t.size:
+            raise ValueError(f"one_hot: can not infer the number of classes from an empty "
+                             f"tensor (shape {t.shape}); pass num_classes")
+        num_classes = int(t.max()) + 1
+    if t.size and t.min() < 0:
+        raise ValueError(f"one_hot: class values must be non-negative, got {t.min()} "
+                         f"(shape {t.shape})")
+    if t.size and t.max() >= num_classes:
+        raise ValueError(f"one_hot: class values must be smaller than num_classes="
+                         f"{num_classes}, got {t.max()} (shape {t.shape})")
+    return Tensor(t[..., None] == np.arange(num_classes), dtype=np.int64)

@@ -57,7 +57,11 @@ class Linear(Module):
 
 
 class Identity(Module):
-    """Returns its input unchanged (the "linear" activation)."""
+    """Returns its input unchanged (the "linear" activation); any constructor arguments
+    are ignored, as in PyTorch (a placeholder where a layer may go)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
 
     def forward(self, x: Any) -> Any:
         return x

@@ -3,7 +3,9 @@
 A `Module` registers every `Parameter` and sub-`Module` assigned to one of its
 attributes (plain `__setattr__`, no metaclass), so `parameters()`,
 `state_dict()` and friends can walk the tree with dotted names like
-`"encoder.fc.weight"`.
+`"encoder.fc.weight"`. Buffers (`register_buffer`) are state that is not trained,
+such as BatchNorm's running statistics: Tensors that never require grad, saved in
+`state_dict` and cast by `to(dtype)`, but not in `parameters()`.
 """
 from __future__ import annotations
 
@@ -80,6 +82,8 @@ class Module:
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_forward_span", None)
         _live_modules.add(self)
@@ -109,6 +113,8 @@ class Module:
                 raise TypeError(f"cannot assign {type(value).__name__} as child module "
                                 f"'{name}' of {type(self).__name__}: a Module or None expected")
             self._register(modules, name, None)
+        elif name in self.__dict__.get("_buffers", ()):
+            self._register(self._buffers, name, _buffer_value(name, value, type(self).__name__))
         else:
             object.__setattr__(self, name, value)
 
@@ -126,9 +132,11 @@ class Module:
         self.__dict__.pop(name, None)
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
+        self._buffers.pop(name, None)
+        self._non_persistent_buffers.discard(name)
 
     def __delattr__(self, name: str) -> None:
-        if name in self._parameters or name in self._modules:
+        if name in self._parameters or name in self._modules or name in self._buffers:
             self._forget(name)
         else:
             object.__delattr__(self, name)
@@ -146,8 +154,49 @@ class Module:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module('{name}') needs a Module or None, "
                             f"got {type(module).__name__}")
-        self._forget(name)
+        self._check_name("add_module", name, self._modules)
+        if name not in self._modules:  # a replaced child keeps its place, as in PyTorch
+            self._forget(name)
         self._register(self._modules, name, module)
+
+    def register_buffer(self, name: str, array: Any, persistent: bool = True) -> None:
+        """Register state that is not a parameter, e.g. BatchNorm's `running_mean`.
+
+        `array`: a Tensor that does not require grad (kept as it is), an ndarray or
+        nested list (copied into a new Tensor), or None (declared but absent). A buffer
+        is a Tensor so that layers compute with it directly; it is never in
+        `parameters()`, never gets a gradient, is cast by `to(dtype)` when it holds
+        floats, and is saved by `state_dict()` unless `persistent=False`.
+        Re-assigning `module.name = value` later replaces the buffer.
+
+        >>> import numpy as np, tinygrad_np as tg
+        >>> m = tg.nn.Module()
+        >>> m.register_buffer("steps", np.zeros((), np.int64))
+        >>> list(m.state_dict()), list(m.parameters())
+        (['steps'], [])
+        """
+        if "_buffers" not in self.__dict__:
+            raise AttributeError(f"cannot register buffer '{name}' before Module.__init__() "
+                                 f"ran; call super().__init__() first in "
+                                 f"{type(self).__name__}.__init__")
+        self._check_name("register_buffer", name, self._buffers)
+        value = _buffer_value(name, array, type(self).__name__)
+        self._forget(name)
+        self._register(self._buffers, name, value)
+        if not persistent:
+            self._non_persistent_buffers.add(name)
+
+    def _check_name(self, what: str, name: Any, table: dict) -> None:
+        """PyTorch's rules for a registered name: a non-empty str without '.', and not an
+        attribute of another kind (a method such as `train` would be shadowed)."""
+        if not isinstance(name, str):
+            raise TypeError(f"{what}: the name must be a str, got {type(name).__name__}")
+        if not name or "." in name:
+            raise KeyError(f"{what}: the name {name!r} must be non-empty and contain no '.' "
+                           "(dots separate the levels of names like 'encoder.fc.weight')")
+        if name not in table and hasattr(self, name):
+            raise KeyError(f"{what}: {type(self).__name__} already has an attribute "
+                           f"{name!r}; choose another name")
 
     # ----------------------------------------------------------------- calling
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -210,6 +259,23 @@ class Module:
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
+    def named_buffers(self, prefix: str = "",
+                      recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, buffer), e.g. ("1.running_mean", ...); a shared buffer appears once."""
+        seen: set[int] = set()
+        owners = self.named_modules(prefix) if recurse else iter([(prefix, self)])
+        for owner_name, module in owners:
+            for name, buffer in module._buffers.items():
+                if buffer is None or id(buffer) in seen:
+                    continue
+                seen.add(id(buffer))
+                yield (f"{owner_name}.{name}" if owner_name else name), buffer
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer of this module and (by default) its descendants."""
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
     def num_parameters(self, trainable_only: bool = False) -> int:
         """The number of scalar weights (elements of all Parameters)."""
         return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
@@ -245,7 +311,8 @@ class Module:
         return self
 
     def to(self, dtype: Any) -> Module:
-        """Cast every parameter (and its grad) to a float dtype in place; returns self."""
+        """Cast every parameter (and its grad) and every floating-point buffer to a float
+        dtype in place (integer buffers such as `num_batches_tracked` stay); returns self."""
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"{type(self).__name__}.to({dtype}): parameters must stay "
@@ -254,6 +321,9 @@ class Module:
             param.data = param.data.astype(dtype, copy=False)
             if param.grad is not None:
                 param.grad.data = param.grad.data.astype(dtype, copy=False)
+        for buffer in self.buffers():
+            if buffer.dtype.kind == "f":
+                buffer.data = buffer.data.astype(dtype, copy=False)
         return self
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
@@ -264,21 +334,36 @@ class Module:
 
     # ------------------------------------------------------------ state dicts
     def state_dict(self) -> dict[str, np.ndarray]:
-        """{dotted name: a copy of the parameter's array}, in registration order."""
-        return {name: param.data.copy() for name, param in self.named_parameters()}
+        """{dotted name: a copy of the array} of every parameter and persistent buffer:
+        module by module, its parameters then its buffers (PyTorch's order)."""
+        return {name: t.data.copy() for name, t in self._named_state()}
+
+    def _named_state(self) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, tensor) of what `state_dict` holds, each tensor once."""
+        seen: set[int] = set()
+        for owner_name, module in self.named_modules():
+            entries = list(module._parameters.items()) + [
+                (name, b) for name, b in module._buffers.items()
+                if name not in module._non_persistent_buffers]
+            for name, t in entries:
+                if t is None or id(t) in seen:
+                    continue
+                seen.add(id(t))
+                yield (f"{owner_name}.{name}" if owner_name else name), t
 
     def load_state_dict(self, state_dict: Any, strict: bool = True) -> IncompatibleKeys:
-        """Copy arrays into the parameters, in place; checks everything before changing anything.
+        """Copy arrays into the parameters and persistent buffers, in place; checks
+        everything before changing anything.
 
-        Every value must have its parameter's shape and a dtype that casts to the
-        parameter's dtype within its kind (float64 -> float32 is fine, float -> int is
+        Every value must have its parameter's (or buffer's) shape and a dtype that casts
+        to its dtype within its kind (float64 -> float32 is fine, float -> int is
         not). With `strict=True` (default) the names must match exactly. On any error
         a RuntimeError lists all problems and the model is left untouched.
         """
         if not hasattr(state_dict, "items"):
             raise TypeError(f"load_state_dict needs a mapping name -> array, "
                             f"got {type(state_dict).__name__}")
-        own = dict(self.named_parameters())
+        own = dict(self._named_state())
         problems: list[str] = []
         missing = [name for name in own if name not in state_dict]
         unexpected = [str(name) for name in state_dict if name not in own]
@@ -286,7 +371,7 @@ class Module:
             problems.append("missing keys: " + ", ".join(repr(k) for k in missing))
         if strict and unexpected:
             problems.append("unexpected keys: " + ", ".join(repr(k) for k in unexpected))
-        ready: list[tuple[Parameter, np.ndarray]] = []
+        ready: list[tuple[Tensor, np.ndarray]] = []
         for name, param in own.items():
             if name not in state_dict:
                 continue
@@ -298,8 +383,10 @@ class Module:
         if problems:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__} "
                                "(nothing was changed):\n  " + "\n  ".join(problems))
-        for param, array in ready:
-            np.copyto(param.data, array, casting="same_kind")
+        for t, array in ready:
+            np.copyto(t.data, array, casting="same_kind")
+            if not isinstance(t, Parameter):
+                versions.mark_modified(t.data)  # a graph that saved the old buffer refuses
         return IncompatibleKeys(missing, unexpected)
 
     # ---------------------------------------------------------------- display
@@ -343,16 +430,33 @@ def reset_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
             versions.mark_modified(p.grad.data)  # a graph that saved this grad can't backward
 
 
-def _check_value(name: str, value: Any, param: Parameter) -> tuple[str, Any]:
-    """(problem or "", array) for one state-dict entry against its parameter."""
+def _buffer_value(name: str, value: Any, owner: str) -> Tensor | None:
+    """What register_buffer keeps: the Tensor itself, a new Tensor of an array, or None."""
+    if value is None or (isinstance(value, Tensor) and not isinstance(value, Parameter)
+                         and not value.requires_grad):
+        return value
+    if isinstance(value, Tensor):
+        raise TypeError(f"buffer '{name}' of {owner}: a buffer holds state without gradient, "
+                        "but this Tensor requires grad; register a tg.nn.Parameter to train "
+                        "it, or pass tensor.detach()")
+    try:
+        return Tensor(value)
+    except TypeError as error:
+        raise TypeError(f"buffer '{name}' of {owner}: a Tensor, an ndarray or None expected, "
+                        f"got {type(value).__name__} ({error})") from error
+
+
+def _check_value(name: str, value: Any, param: Tensor) -> tuple[str, Any]:
+    """(problem or "", array) for one state-dict entry against its parameter or buffer."""
     try:
         array = np.asarray(value.data if isinstance(value, Tensor) else value)
     except Exception as error:  # noqa: BLE001 (any conversion failure is a data problem)
         return f"'{name}': cannot read the value as an array ({error})", None
+    kind = "parameter" if isinstance(param, Parameter) else "buffer"
     if array.shape != param.shape:
         return (f"'{name}': shape {array.shape} in the state dict, but the model's "
-                f"parameter has shape {param.shape}"), None
+                f"{kind} has shape {param.shape}"), None
     if array.dtype.kind not in "biuf" or not np.can_cast(array.dtype, param.dtype, "same_kind"):
-        return (f"'{name}': dtype {array.dtype} cannot be cast to the parameter's dtype "
+        return (f"'{name}': dtype {array.dtype} cannot be cast to the {kind}'s dtype "
                 f"{param.dtype}"), None
     return "", array

@@ -58,8 +58,12 @@ def summary(model: Module, input_shape: Any, dtype: Any = None) -> ModelSummary:
     recording a graph, and list every leaf layer it called: output shape and parameters.
 
     `print(tg.nn.summary(model, (1, 2)))` shows the table; `.rows`,
-    `.total_params` and `.trainable_params` hold the numbers. dtype defaults to
-    the model's first parameter's dtype.
+    `.total_params` and `.trainable_params` hold the numbers (parameters only:
+    buffers such as running statistics are not counted, as in PyTorch). dtype
+    defaults to int64 for a model whose first layer is an Embedding (its input is
+    indices), else to the model's first parameter's dtype. The model runs in eval
+    mode, so Dropout draws no mask and BatchNorm's running statistics stay as they
+    were; each module's train/eval mode is restored afterwards.
 
     >>> import tinygrad_np as tg
     >>> model = tg.nn.Sequential(tg.nn.Linear(2, 4), tg.nn.ReLU(), tg.nn.Linear(4, 1))
@@ -71,6 +75,11 @@ def summary(model: Module, input_shape: Any, dtype: Any = None) -> ModelSummary:
     if dtype is None:
         first = next(model.parameters(), None)
         dtype = first.dtype if first is not None else get_default_dtype()
+        first_layer = next((m for m in model.modules() if next(m.children(), None) is None),
+                           None)
+        from tinygrad_np.nn.sparse import Embedding  # (sparse imports this package)
+        if isinstance(first_layer, Embedding):
+            dtype = np.int64
     names = {id(m): name for name, m in model.named_modules()}
     result = ModelSummary(input_shape=shape)
 
@@ -83,6 +92,8 @@ def summary(model: Module, input_shape: Any, dtype: Any = None) -> ModelSummary:
                                       out_shape, own))
 
     spans = {module: module._forward_span for module in model.modules()}
+    modes = {module: module.training for module in model.modules()}
+    model.eval()  # no dropout mask drawn, no running statistics updated
     _module._call_observers.append(record)
     try:
         with no_grad():
@@ -95,6 +106,8 @@ def summary(model: Module, input_shape: Any, dtype: Any = None) -> ModelSummary:
         _module._call_observers.remove(record)
         for module, span in spans.items():  # keep the spans of the user's last real forward
             object.__setattr__(module, "_forward_span", span)
+        for module, mode in modes.items():
+            object.__setattr__(module, "training", mode)
     result.total_params = model.num_parameters()
     result.trainable_params = model.num_parameters(trainable_only=True)
     return result

@@ -18,8 +18,9 @@ positions uses `select`, never a multiplication by a 0/1 mask: an incoming inf
 times 0 would be NaN where PyTorch gives 0.
 
 Modules: arithmetic (+ - * / ** @, Linear), elementwise, reductions, shape
-(reshape, transpose, indexing, concatenation), losses (the fused loss nodes),
-conv (convolution and pooling).
+(reshape, transpose, indexing, concatenation), losses (the fused loss nodes);
+contraction (einsum), movement (flip, roll, pad, tile, tril/triu, cumsum), indexing
+(take_along_axis, gather); conv (convolution and pooling).
 """
 from tinygrad_np.ops.arithmetic import Add, Div, Linear, MatMul, Mul, Neg, Pow, Sub
 from tinygrad_np.ops.elementwise import (Abs, Cast, Clip, Exp, Log, Maximum, ReLU, Sigmoid,
@@ -30,6 +31,17 @@ from tinygrad_np.ops.losses import BinaryCrossEntropy, CrossEntropy
 from tinygrad_np.ops.reductions import LogSoftmax, Max, Mean, Std, Sum
 from tinygrad_np.ops.shape import (BroadcastTo, Concatenate, GetItem, Reshape, ScatterAdd,
                                    SetItem, Transpose)
+# nn layers (Beyond MLPs): erf and the activations that need a primitive
+from tinygrad_np.ops.activation import ELU, Softplus
+from tinygrad_np.ops.normalization import Normalize
+from tinygrad_np.ops.special import Erf, erf_array
+# --- v2 ops
+from tinygrad_np.ops.contraction import Einsum, parse_subscripts
+from tinygrad_np.ops.elementwise import Cos, Expm1, Log1p, Sin, Square
+from tinygrad_np.ops.indexing import TakeAlongAxis, along_axis_index, gather_index
+from tinygrad_np.ops.movement import (Cumsum, Flip, Pad, Roll, Tile, Tril, Triu,
+                                      cumsum_axis, pad_value, pad_widths, roll_args, tile_reps,
+                                      torch_pad_widths, triangle_check)
 
 # convolution and pooling
 from tinygrad_np.ops.conv import (AvgPool, AvgPoolTranspose, Conv, ConvInputGrad,
@@ -43,5 +55,12 @@ __all__ = [
     "BinaryCrossEntropy", "CrossEntropy",
     "Conv", "ConvInputGrad", "ConvWeightGrad", "MaxPool", "PoolScatter", "PoolGather",
     "AvgPool", "AvgPoolTranspose",
+    "Erf", "erf_array", "ELU", "Softplus", "Normalize",
     "expand", "index_arrays", "normalize_axis", "scatter_add", "select", "stable_shift",
+]
+__all__ += [  # --- v2 ops
+    "Sin", "Cos", "Log1p", "Expm1", "Square", "Einsum", "Cumsum", "Flip", "Roll", "Pad", "Tile",
+    "Tril", "Triu", "TakeAlongAxis",
+    "parse_subscripts", "along_axis_index", "gather_index", "cumsum_axis", "pad_value",
+    "pad_widths", "roll_args", "tile_reps", "torch_pad_widths", "triangle_check",
 ]

@@ -1,8 +1,10 @@
-"""Elementwise functions: exp, log, sqrt, abs, tanh, sigmoid, relu, clip, maximum, where, cast."""
+"""Elementwise functions: exp, log, sqrt, abs, tanh, sigmoid, relu, clip, maximum, where, cast,
+sin, cos, log1p, expm1, square."""
 from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_np._tensor import Tensor
 from tinygrad_np.function import Function, array_of, number_array
 from tinygrad_np.ops.helpers import masked
 
@@ -106,3 +108,45 @@ class Where(Function):
 class Cast(Function):
     def forward(self, a, dtype): return a.astype(dtype)
     def backward(self, g): return g.astype(self.saved[1].dtype)
+
+
+# --- v2: sin cos log1p expm1 square
+def _sin(x):
+    return x.sin() if isinstance(x, Tensor) else np.sin(x)
+
+
+def _cos(x):
+    return x.cos() if isinstance(x, Tensor) else np.cos(x)
+
+
+class Sin(Function):
+    keeps_output = False
+    ufunc = np.sin
+    def backward(self, g): return g * _cos(self.saved[1])
+
+
+class Cos(Function):
+    keeps_output = False
+    ufunc = np.cos
+    def backward(self, g): return -g * _sin(self.saved[1])
+
+
+class Log1p(Function):
+    keeps_output = False
+    ufunc = np.log1p
+    def backward(self, g): return g / (self.saved[1] + 1)
+
+
+class Expm1(Function):
+    keeps_inputs = False
+    ufunc = np.expm1
+    def backward(self, g): return g * (self.saved[0] + 1)  # d/dx (e^x - 1) = out + 1
+
+
+class Square(Function):
+    keeps_output = False
+    ufunc = np.square
+
+    def backward(self, g):
+        a = self.saved[1]
+        return g * (a + a)  # 2a with no Python number to convert

@@ -48,8 +48,13 @@ def dead_units(out: np.ndarray) -> tuple[int, int]:
 
 
 def constant_facts(a: Any) -> tuple:
-    """(id, shape, value when it has one element) of a constant input, for pictures."""
-    return id(a), np.shape(a), np.asarray(a).item() if np.size(a) == 1 else None
+    """(id, shape, value when it has one element, id of the array owning the memory of a
+    view or None) of a constant input, for pictures (a buffer enters ops as a view)."""
+    owner = a
+    while isinstance(getattr(owner, "base", None), np.ndarray):
+        owner = owner.base
+    return (id(a), np.shape(a), np.asarray(a).item() if np.size(a) == 1 else None,
+            id(owner) if owner is not a else None)
 
 
 def _record(node: Any, grad_out: Any, grads_in: tuple) -> None:

@@ -20,11 +20,12 @@ def draw_graph(root: Any, params: Any = None, *, collapse: bool | int = False,
     """The graph that computed `root` as a `graphviz.Digraph` (no Graphviz program needed).
 
     root: a Tensor, a graph node, or a list of them (several outputs in one picture).
-    params: a Module (parameter names and one cluster per submodule), a
+    params: a Module (parameter and buffer names, and one cluster per submodule), a
         {name: tensor} dict (names for parameters, inputs or intermediate results),
         or a list of both. A leaf not named there shows its own `.name`, else, for
         a Parameter, its dotted name in the live model that holds it ("0.weight"),
-        else "leaf".
+        else "leaf". A buffer an op reads (BatchNorm's "1.running_mean" in eval mode)
+        is drawn as a constant named the same way.
     collapse: True (or a depth) draws each module at that depth as one box with
         its output shape and parameter count; needs a Module in `params`. Clusters
         come from each module's most recent call (`Module._forward_span`).
@@ -87,6 +88,7 @@ def _names(params: Any) -> tuple[dict[int, str], dict[int, str], Any]:
         if hasattr(source, "named_parameters"):
             model = model or source
             pairs = list(source.named_parameters())
+            pairs += list(getattr(source, "named_buffers", list)())
         elif isinstance(source, dict):
             pairs = list(source.items())
         else:
@@ -114,14 +116,15 @@ def _node_spec(node: Function) -> str:
 
 
 def _constant_input(node: Function, i: int) -> tuple[Any, Any, Any, bool]:
-    """(id of the array, shape, value when one element, arrays still alive) of input i."""
+    """(id of the array, shape, value when one element, id of the array a view looks into
+    or None, arrays still alive) of input i."""
     saved = node.saved
     if saved is not None:
         return (*gradients.constant_facts(saved[i + 1]), True)
     recorded = getattr(node, "constant_inputs", None) or {}
     if i in recorded:
         return (*recorded[i], False)
-    return None, None, None, False
+    return None, None, None, None, False
 
 
 class _Drawing:
@@ -143,9 +146,12 @@ class _Drawing:
         self.param_owner: dict[int, modules.ModuleEntry] = {}
         self.legend: str | None = None  # the gradient legend's HTML label (show_grads)
         self.live_names: dict[int, str] | None = None  # parameter names from live models
+        self.buffer_owner: dict[int, modules.ModuleEntry] = {}  # id(buffer array) -> module
+        self.live_buffers: dict[int, str] | None = None  # buffer names from live models
         if model is not None:
             self.tree, by_path = modules.module_tree(model, collapse)
             self.param_owner = modules.parameter_owners(model, by_path)
+            self.buffer_owner = modules.buffer_owners(model, by_path)
 
     def build(self, roots: list, highlighted: set[int]) -> None:
         """Walk back from the roots (iteratively, each node once), then style the items."""
@@ -261,8 +267,13 @@ class _Drawing:
         """The item of a constant input; one array (or one named tensor) is drawn once."""
         if not self.constants:
             return None
-        array_id, shape, value, alive = _constant_input(node, i)
-        name = self.data_names.get(array_id)
+        array_id, shape, value, owner_id, alive = _constant_input(node, i)
+        name = self.data_names.get(array_id) or self.data_names.get(owner_id)
+        buffer_entry = self.buffer_owner.get(array_id) or self.buffer_owner.get(owner_id)
+        if name is None and array_id is not None:
+            name = self._buffer_name(array_id, owner_id)
+        if buffer_entry is not None and buffer_entry.box is not None:
+            return None  # a buffer of a collapsed module is part of its box, as its parameters
         big = shape is not None and math.prod(shape) > 1
         if absorbed and not (name or big):
             return None  # a literal inside a collapsed module is part of the box
@@ -273,7 +284,8 @@ class _Drawing:
         if key in self.items:
             return key
         if name or big:
-            cluster = None  # data (inputs, targets) usually comes from outside the module
+            # data (inputs, targets) usually comes from outside the module; a buffer does not
+            cluster = buffer_entry if buffer_entry is not None and buffer_entry.depth else None
             lines = [name or "const", _spec(shape, None)]
         elif value is not None:
             lines = [f"{value:.4g}" if isinstance(value, (int, float)) else str(value)]
@@ -281,6 +293,12 @@ class _Drawing:
             lines = ["const"]
         self._add(key, lines, dot.CONST, "const", cluster, None)
         return key
+
+    def _buffer_name(self, array_id: int, owner_id: int | None) -> str | None:
+        """A buffer's dotted name in the live model that holds it (found once per picture)."""
+        if self.live_buffers is None:
+            self.live_buffers = modules.live_buffer_names()
+        return self.live_buffers.get(array_id) or self.live_buffers.get(owner_id)
 
     def _root_constant(self, t: Tensor, i: int) -> str:
         name = self.data_names.get(id(t.data)) or t.name or "const"

@@ -98,11 +98,26 @@ def parameter_owners(model: Any, by_path: dict[str, ModuleEntry]) -> dict[int, M
 
 def live_parameter_names() -> dict[int, str]:
     """{id(parameter): dotted name} in every live model (a module no other live module holds)."""
+    return _live_names("named_parameters", lambda t: id(t))
+
+
+def buffer_owners(model: Any, by_path: dict[str, ModuleEntry]) -> dict[int, ModuleEntry]:
+    """{id(buffer's array): the module that registered the buffer}."""
+    return {id(buffer.data): by_path.get(name.rpartition(".")[0], by_path[""])
+            for name, buffer in model.named_buffers()}
+
+
+def live_buffer_names() -> dict[int, str]:
+    """{id(buffer's array): dotted name} in every live model (buffers enter ops as arrays)."""
+    return _live_names("named_buffers", lambda t: id(t.data))
+
+
+def _live_names(method: str, key: Any) -> dict[int, str]:
     alive = live_modules()
     held = {id(child) for module in alive for child in module.children()}
     names: dict[int, str] = {}
     for model in alive:
         if id(model) not in held:
-            for name, param in model.named_parameters():
-                names.setdefault(id(param), name)
+            for name, t in getattr(model, method)():
+                names.setdefault(key(t), name)
     return names

@@ -1,12 +1,4 @@
-"""Optimizers: SGD and Adam with PyTorch's update rules, param groups and state dicts.
-
->>> import tinygrad_np as tg
->>> w = tg.tensor([1.0, -2.0], requires_grad=True)
->>> opt = tg.optim.SGD([w], lr=0.1)
->>> (w * w).sum().backward()
->>> opt.step()
->>> w
-Tensor([ 0.8, -1.6], requires_grad=True)
+"""The Optimizer base class: param groups, the step loop, state dicts in PyTorch's layout.
 
 Updates are written into `p.data` in place, with no graph recorded; `p.grad`
 is read, never modified. A parameter whose `.grad` is None is skipped.
@@ -15,17 +7,21 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import numpy as np
 
-from tinygrad_np.function import number_array
 from tinygrad_np.grad_mode import enable_grad
 from tinygrad_np.versions import mark_modified
 from tinygrad_np.nn.module import reset_grads
 from tinygrad_np._tensor import Tensor
 
-__all__ = ["Optimizer", "SGD", "Adam"]
+__all__ = ["Optimizer"]
+
+# Options a learning-rate scheduler adds to param groups (as PyTorch's do): accepted in
+# add_param_group and load_state_dict beside an optimizer's own.
+SCHEDULER_OPTIONS = frozenset({"initial_lr", "max_lr", "min_lr", "max_momentum",
+                               "base_momentum"})
 
 
 def _python_value(value: Any) -> Any:
@@ -42,11 +38,14 @@ def _python_value(value: Any) -> Any:
 class Optimizer:
     """Base class: holds `param_groups` (lists of dicts, like PyTorch) and per-parameter `state`.
 
-    Subclasses set `state_keys` (the arrays `state[p]` holds) and write `step`
-    and `_check_hyperparameters`.
+    Subclasses set `state_keys` (every key `state[p]` may hold), write `_update`
+    and `_check_hyperparameters`, and override `_required_state_keys` when the keys
+    depend on the group's options. `late_options` are options added after state dicts
+    were first saved: a saved group without one gets its default (PyTorch's setdefault).
     """
 
     state_keys: tuple[str, ...] = ()
+    late_options: dict[str, Any] = {}
 
     def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
@@ -81,7 +80,7 @@ class Optimizer:
                 raise ValueError(f"{type(self).__name__} can't optimize a non-leaf Tensor "
                                  f"(parameter {i}, shape {p.shape}, made by "
                                  f"{p.grad_fn.name}); optimize the leaf it was computed from")
-        unknown = set(param_group) - set(self.defaults) - {"params"}
+        unknown = set(param_group) - set(self.defaults) - {"params"} - SCHEDULER_OPTIONS
         if unknown:
             raise ValueError(f"{type(self).__name__} param group has unknown option(s) "
                              f"{sorted(unknown)}; known: {sorted(self.defaults)}")
@@ -96,7 +95,10 @@ class Optimizer:
     def _check_hyperparameters(self, group: dict[str, Any]) -> None:
         """Raise ValueError naming the option when a group's hyperparameter is invalid."""
         lr = group["lr"]
-        if not isinstance(lr, numbers.Real) or isinstance(lr, bool) or not lr >= 0.0:
+        # a scheduler owns the lr of a group with initial_lr: PyTorch's linear OneCycleLR
+        # stepped to total_steps leaves it below 0, and such a checkpoint must still load
+        if (not isinstance(lr, numbers.Real) or isinstance(lr, bool)
+                or not (lr >= 0.0 or ("initial_lr" in group and math.isfinite(lr)))):
             raise ValueError(f"{type(self).__name__}: invalid learning rate lr={lr!r}; "
                              "it must be a number >= 0")
         if not group.get("weight_decay", 0.0) >= 0.0:
@@ -178,29 +180,39 @@ class Optimizer:
                                  f"parameters in the state dict, {len(group['params'])} here")
             index_to_param.update(zip(ids, group["params"], strict=True))
             options = {k: _python_value(v) for k, v in saved.items() if k != "params"}
-            if set(options) != set(self.defaults):
+            for key, default in self.late_options.items():
+                options.setdefault(key, default)
+            if set(options) - SCHEDULER_OPTIONS != set(self.defaults):
                 raise ValueError(f"{name}.load_state_dict: param group {g} has options "
                                  f"{sorted(options)}, expected {sorted(self.defaults)}; was "
                                  "the state dict saved from a different optimizer?")
             new_group = {**options, "params": group["params"]}
             self._check_hyperparameters(new_group)
             new_groups.append(new_group)
+        group_of = {id(p): group for group in new_groups for p in group["params"]}
         new_state = {}
         for key, saved in dict(state_dict["state"]).items():
             i = int(key)
             if i not in index_to_param:
                 raise ValueError(f"{name}.load_state_dict: state for parameter {i}, but the "
                                  f"param groups only list {sorted(index_to_param)}")
-            new_state[index_to_param[i]] = self._checked_state(i, index_to_param[i], saved)
+            p = index_to_param[i]
+            new_state[p] = self._checked_state(i, p, saved, group_of[id(p)])
         self.param_groups = new_groups
         self.state = new_state
 
-    def _checked_state(self, i: int, p: Tensor, saved: dict[str, Any]) -> dict[str, Any]:
+    def _required_state_keys(self, group: dict[str, Any]) -> tuple[str, ...]:
+        """The keys a parameter's (non-empty) state must hold under this group's options."""
+        return self.state_keys
+
+    def _checked_state(self, i: int, p: Tensor, saved: dict[str, Any],
+                       group: dict[str, Any]) -> dict[str, Any]:
         """One parameter's saved state, validated and converted (arrays copied, p's dtype)."""
         name = type(self).__name__
-        if set(saved) != set(self.state_keys):
+        required = set(self._required_state_keys(group))
+        if not required <= set(saved) <= set(self.state_keys):
             raise ValueError(f"{name}.load_state_dict: state of parameter {i} has keys "
-                             f"{sorted(saved)}, expected {sorted(self.state_keys)}")
+                             f"{sorted(saved)}, expected {sorted(required)}")
         state = {}
         for key, value in saved.items():
             if key == "step":
@@ -221,105 +233,3 @@ class Optimizer:
             lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
         return "\n".join(lines + [")"])
 
-
-class SGD(Optimizer):
-    """Stochastic gradient descent with optional momentum, dampening, Nesterov and L2 decay.
-
-    Per parameter, with g its gradient (PyTorch's rule):
-        g = g + weight_decay * p
-        b = g (first step)  or  b = momentum * b + (1 - dampening) * g
-        g = g + momentum * b (nesterov)  or  g = b
-        p = p - lr * g
-    """
-
-    state_keys = ("momentum_buffer",)
-
-    def __init__(self, params: Iterable[Any], lr: float, momentum: float = 0.0,
-                 dampening: float = 0.0, weight_decay: float = 0.0,
-                 nesterov: bool = False) -> None:
-        super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
-                                  "weight_decay": weight_decay, "nesterov": nesterov})
-
-    def _check_hyperparameters(self, group: dict[str, Any]) -> None:
-        super()._check_hyperparameters(group)
-        if not group["momentum"] >= 0.0:
-            raise ValueError(f"SGD: invalid momentum={group['momentum']!r}; it must be >= 0")
-        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError(f"SGD: nesterov=True needs momentum > 0 and dampening = 0, got "
-                             f"momentum={group['momentum']}, dampening={group['dampening']}")
-
-    def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any],
-                state: dict[str, Any]) -> None:
-        lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]
-        if weight_decay != 0:
-            grad = grad + weight_decay * p.data
-        if momentum != 0:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                # NOTE: the first step copies the gradient: no dampening, as in PyTorch.
-                buf = state["momentum_buffer"] = np.array(grad, dtype=p.data.dtype)
-            else:
-                buf *= momentum
-                buf += (1 - group["dampening"]) * grad
-            grad = grad + momentum * buf if group["nesterov"] else buf
-        p.data -= number_array(lr, grad) * grad  # = lr * grad, without converting lr each time
-
-
-class Adam(Optimizer):
-    """Adam (Kingma & Ba) with bias correction and L2 weight decay added to the gradient.
-
-    Per parameter, at step t (PyTorch's rule):
-        g = g + weight_decay * p
-        m = m + (1 - beta1) * (g - m)            # lerp, = beta1 * m + (1 - beta1) * g
-        v = beta2 * v + (1 - beta2) * g * g
-        denom = sqrt(v) / sqrt(1 - beta2**t) + eps
-        p = p - lr / (1 - beta1**t) * m / denom
-    """
-
-    state_keys = ("step", "exp_avg", "exp_avg_sq")
-
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0) -> None:
-        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps,
-                                  "weight_decay": weight_decay})
-
-    def _check_hyperparameters(self, group: dict[str, Any]) -> None:
-        super()._check_hyperparameters(group)
-        betas = group["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
-        group["betas"] = tuple(float(b) for b in betas)
-        for k, beta in enumerate(group["betas"]):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"Adam: invalid beta parameter at index {k}: {beta}; "
-                                 "each beta must lie in [0, 1)")
-        if not group["eps"] >= 0.0:
-            raise ValueError(f"Adam: invalid eps={group['eps']!r}; it must be >= 0")
-
-    def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any],
-                state: dict[str, Any]) -> None:
-        beta1, beta2 = group["betas"]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = np.zeros_like(p.data)
-            state["exp_avg_sq"] = np.zeros_like(p.data)
-        state["step"] += 1
-        step, exp_avg, exp_avg_sq = state["step"], state["exp_avg"], state["exp_avg_sq"]
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * p.data
-        # NOTE: the same operation order as PyTorch's CPU kernels (lerp, addcmul, addcdiv),
-        # so float64 trajectories agree with PyTorch's to within a few ulps (its kernels may fuse
-        # multiply-adds, which NumPy cannot).
-        weight = 1 - beta1
-        if weight < 0.5:
-            exp_avg += weight * (grad - exp_avg)
-        else:
-            exp_avg[...] = grad - (grad - exp_avg) * (1 - weight)
-        exp_avg_sq *= beta2
-        exp_avg_sq += ((1 - beta2) * grad) * grad
-        bias_correction1 = 1 - beta1 ** step
-        bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
-        step_size = group["lr"] / bias_correction1
-        denom = np.sqrt(exp_avg_sq) / bias_correction2_sqrt + group["eps"]
-        p.data += (-step_size * exp_avg) / denom
