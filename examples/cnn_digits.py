@@ -177,6 +177,7 @@ def _run(args: argparse.Namespace) -> dict:
     plot_filters(model, X_test[0], int(y_test[0]), filters)
 
     verdict = "reached" if test_acc >= TARGET_ACCURACY else "MISSED"
+    wrong = int(np.sum(y_pred != y_test))
     print(f"\nload_digits: {len(X_train)} training / {len(X_test)} test images (1x8x8), "
           "10 classes")
     print(f"model:      {model.num_parameters():,} parameters; {epochs} epochs of Adam "
@@ -184,7 +185,7 @@ def _run(args: argparse.Namespace) -> dict:
           f"batch {args.batch_size})")
     print(f"final loss: {loss:.4f}")
     print(f"accuracy:   train {train_acc:.1%}, test {test_acc:.1%} "
-          f"({int(np.sum(y_pred != y_test))} mistakes; target {TARGET_ACCURACY:.1%}: "
+          f"({wrong} mistake{'' if wrong == 1 else 's'}; target {TARGET_ACCURACY:.1%}: "
           f"{verdict})")
     print(f"finished in {time.perf_counter() - start:.1f} s; pictures: {confusion}, {filters}")
     return {"test_accuracy": test_acc, "train_accuracy": train_acc, "final_loss": loss,
