@@ -21,6 +21,7 @@ import tinygrad_np as tg
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 NAMES = ("moons", "logic_and_sum", "nine_steps", "digits", "graph", "scipy_optimize")
+NAMES += ("cnn_digits",)  # Beyond MLPs: conv layers
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -114,6 +115,13 @@ def test_digits(tmp_path: Path) -> None:
     result = run_quick("digits", tmp_path)
     assert result["test_accuracy"] >= 0.97
     assert_pictures(result, tmp_path, expected=3)
+
+
+def test_cnn_digits(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    result = run_quick("cnn_digits", tmp_path)
+    assert result["test_accuracy"] >= 0.95  # 3 epochs; the full 30 reach >= 98.5%
+    assert_pictures(result, tmp_path, expected=2)
+    assert "Conv2d(1, 16, kernel_size=(3, 3)" in capsys.readouterr().out
 
 
 def test_scipy_optimize(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
