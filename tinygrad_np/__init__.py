@@ -45,3 +45,8 @@ __all__ += [  # v2 ops
     "triu", "take_along_axis", "tile",
 ]
 __all__ += ["func"]
+
+# ONNX export (tg.onnx.export; the onnx package is imported only when exporting)
+from tinygrad_np import onnx  # noqa: E402
+
+__all__ += ["onnx"]
