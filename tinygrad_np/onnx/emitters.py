@@ -161,10 +161,11 @@ def get_item(op: Op) -> str:
     for k in arrays:
         if np.asarray(index[k]).dtype.kind not in "iu":
             raise op.fail("indexing with a boolean mask gives a shape that depends on the data")
-    names = [op.array_param(f"index {k}", index[k], other[k], np.int64) for k in arrays]
     full = all(isinstance(i, slice) and i == slice(None) for i in index[:arrays[0]])
     if len(arrays) == 1 and full and all(_is_full(i) for i in index[arrays[0] + 1:]):
-        return op.emit("Gather", [x, names[0]], axis=arrays[0])
+        k = arrays[0]
+        name = op.array_param(f"index on axis {k}", index[k], other[k], np.int64)
+        return op.emit("Gather", [x, name], axis=k)
     if arrays == list(range(len(index))):  # integer arrays on the leading axes: GatherND
         stacked = np.stack(np.broadcast_arrays(*(np.asarray(i) for i in index)), -1)
         stacked_b = np.stack(np.broadcast_arrays(*(np.asarray(i) for i in other)), -1)
