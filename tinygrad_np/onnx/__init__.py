@@ -58,15 +58,15 @@ def export(model: Any, example_inputs: Any, path: str | os.PathLike | None,
     from tinygrad_np.onnx.emitters import EMITTERS, OPSET
     arrays = as_input_arrays(example_inputs)
     input_names = _names(input_names, len(arrays), "input")
-    training = getattr(model, "training", None)
+    modes = [(m, m.training) for m in model.modules()] if hasattr(model, "modules") else []
     if hasattr(model, "eval"):
         model.eval()
     try:
         a = trace(model, arrays)
         b = trace(model, variant_inputs(arrays, dynamic_batch))
     finally:
-        if training is not None:
-            model.train(training)
+        for module, training in modes:  # each module's own mode back, as it was
+            module.training = training
     output_names = _names(output_names, len(a.outputs), "output")
     _check_same_graph(a, b)
     graph = Graph(onnx, a, b, _state_names(model), input_names)

@@ -219,6 +219,33 @@ def _basic_index(op: Op, x: str, index: tuple, ndim: int) -> str:
     return y if y is not x else op.emit("Identity", [x])
 
 
+def take_along_axis(op: Op) -> str:
+    """GatherElements along the one axis whose index is not an arange (take_along_axis and
+    gather build such an index); the index is broadcast to the output's shape first."""
+    index, shape = op.node.index, op.in_shapes[0]
+    ndim = len(shape)
+    if not (isinstance(index, tuple) and len(index) == ndim > 0
+            and all(isinstance(i, np.ndarray) and i.ndim == ndim for i in index)):
+        return get_item(op)
+    axis = next((d for d, i in enumerate(index) if not _is_range(i, d)), 0)
+    if any(m > n for d, (m, n) in enumerate(zip(op.out_shape, shape)) if d != axis):
+        return get_item(op)
+    name = op.array_param("index", index[axis], op.other.index[axis], np.int64)
+    vary = op.varying(op.out_shape, op.out_shape_b)
+    if vary:  # the output's batch size from the input's shape, at run time
+        mask = op.const([d in vary for d in range(ndim)], bool)
+        size = op.emit("Where", [mask, op.emit("Shape", [op.inputs[0]]), op.ints(op.out_shape)])
+    else:
+        size = op.ints(op.out_shape)
+    return op.emit("GatherElements", [op.inputs[0], op.emit("Expand", [name, size])], axis=axis)
+
+
+def _is_range(index: np.ndarray, axis: int) -> bool:
+    """True for np.arange(n) laid along `axis` (size 1 on every other axis)."""
+    n = index.shape[axis]
+    return index.size == n and np.array_equal(index.reshape(-1), np.arange(n))
+
+
 # ----------------------------------------------------------------- movement
 def flip(op: Op) -> str:
     axes = list(op.node.axes)
@@ -300,7 +327,7 @@ EMITTERS: dict[type, Callable[[Op], str]] = {
     ops.Max: _reduction("ReduceMax"), ops.Std: std, ops.LogSoftmax: log_softmax,
     ops.Normalize: normalize,
     ops.Reshape: reshape, ops.Transpose: transpose, ops.BroadcastTo: broadcast_to,
-    ops.GetItem: get_item, ops.TakeAlongAxis: get_item, ops.Concatenate: concatenate,
+    ops.GetItem: get_item, ops.TakeAlongAxis: take_along_axis, ops.Concatenate: concatenate,
     ops.Flip: flip, ops.Pad: pad, ops.Tile: tile, ops.Tril: triangle(0), ops.Triu: triangle(1),
     ops.Cumsum: cumsum, ops.Roll: roll, ops.Einsum: einsum,
 }

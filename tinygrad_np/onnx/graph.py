@@ -163,7 +163,9 @@ class Graph:
                 op.inputs[i] = recognised
                 continue
             other = op.other.saved[1 + i] if op.other.parents[i] is None else None
-            dtype = None if isinstance(array, np.ndarray) else op.out_dtype
+            dtype = None
+            if op.kind != "Cast" and np.asarray(array).dtype != op.out_dtype:
+                dtype = op.out_dtype  # NumPy promotes it; ONNX wants one type: cast it here
             op.inputs[i] = self.array_value(op, f"input {i}", array, other, dtype)
 
     def leaf_value(self, leaf: Tensor, op: Op) -> str:
@@ -199,12 +201,14 @@ class Graph:
         same = named_a == named_b and (named_a is not None and not named_a[1]
                                        or named_a is None and _same_array(a, b))
         if not same:
+            resized = np.shape(a) != np.shape(b)
             raise op.fail(
-                f"its {what} (shape {np.shape(a)}) changes with the input's values or batch "
-                "size: it was computed from the data outside the graph (with `.data`, NumPy or "
-                "Python control flow) and would be frozen into the file. Compute it with "
-                "Tensor ops (or, if only the batch size matters, export with "
-                "dynamic_batch=False)")
+                f"its {what} (shape {np.shape(a)}) is an array that changes with the input's "
+                f"{'batch size' if resized else 'values'}: it was computed from the data "
+                "outside the graph (with `.data`, NumPy or Python control flow) and would be "
+                "frozen into the file. Compute it with Tensor ops" +
+                (" (or export with dynamic_batch=False, if only the batch size matters)"
+                 if resized else ""))
         array = np.asarray(a, dtype) if dtype is not None else np.asarray(a)
         if named_a is None:
             return self.add_const(array, f"{op.hint}/const")
