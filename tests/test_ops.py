@@ -435,6 +435,85 @@ OPS += [
     Op("repeat", lambda a, reps: a.repeat(*reps), np.tile,
        with_params(shapes(max_side=MAX_SIDE), repeat_reps)),
 ]
+
+# --- conv/pool: the primitives at small sizes (tests/test_conv.py has every option)
+def _pairs(v: Any, nd: int) -> tuple:
+    return (v,) * nd if isinstance(v, int) else tuple(v)
+
+
+def _windows(a: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple) -> np.ndarray:
+    """(N, C, *out, *kernel): the windows of an already padded a, by sliding_window_view."""
+    nd = len(kernel)
+    extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    view = np.lib.stride_tricks.sliding_window_view(a, extent, axis=tuple(range(2, 2 + nd)))
+    return view[(slice(None),) * 2 + tuple(slice(None, None, s) for s in stride)
+                + tuple(slice(None, None, d) for d in dilation)]
+
+
+def np_conv(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: Any, padding: int,
+            dilation: Any, groups: int) -> np.ndarray:
+    nd = w.ndim - 2
+    xp = np.pad(x, ((0, 0), (0, 0)) + ((padding, padding),) * nd)
+    win = _windows(xp, w.shape[2:], _pairs(stride, nd), _pairs(dilation, nd))
+    win = win.reshape(x.shape[0], groups, x.shape[1] // groups, *win.shape[2:])
+    wg = w.reshape(groups, w.shape[0] // groups, *w.shape[1:])
+    out, kern = "hi"[:nd], "jk"[:nd]
+    y = np.einsum(f"ngc{out}{kern},goc{kern}->ngo{out}", win, wg)
+    return y.reshape(x.shape[0], w.shape[0], *y.shape[3:]) + b.reshape(-1, *(1,) * nd)
+
+
+def conv_shapes(nd: int) -> st.SearchStrategy:
+    """x, weight, bias of a small convolution with its stride, padding, dilation, groups."""
+    @st.composite
+    def build(draw: Any) -> tuple:
+        groups = draw(st.sampled_from([1, 2]))
+        c_in, c_out = (groups * draw(st.integers(1, 2)) for _ in range(2))
+        kernel = draw(st.tuples(*[st.integers(1, 3)] * nd))
+        stride = draw(st.integers(1, 2) | st.tuples(*[st.integers(1, 2)] * nd))
+        dilation = draw(st.integers(1, 2) | st.tuples(*[st.integers(1, 2)] * nd))
+        padding = draw(st.integers(0, 1))
+        spatial = tuple(max(1, d * (k - 1) + 1 - 2 * padding) + draw(st.integers(0, 2))
+                        for k, d in zip(kernel, _pairs(dilation, nd)))
+        shapes_ = ((draw(st.integers(1, 2)), c_in, *spatial), (c_out, c_in // groups, *kernel),
+                   (c_out,))
+        return shapes_, {"stride": stride, "padding": padding, "dilation": dilation,
+                         "groups": groups}
+    return build()
+
+
+def pool_shapes() -> st.SearchStrategy:
+    """A small (N, C, H, W) input with a pooling kernel, stride and padding (<= half)."""
+    @st.composite
+    def build(draw: Any) -> tuple:
+        kernel = draw(st.tuples(st.integers(1, 3), st.integers(1, 3)))
+        stride = draw(st.none() | st.integers(1, 2))
+        padding = draw(st.integers(0, min(kernel) // 2))
+        spatial = tuple(k + draw(st.integers(0, 2)) for k in kernel)
+        x = (draw(st.integers(1, 2)), draw(st.integers(1, 2)), *spatial)
+        return (x,), {"kernel_size": kernel, "stride": stride, "padding": padding}
+    return build()
+
+
+def np_pool(x: np.ndarray, kernel_size: tuple, stride: Any, padding: int, reduce: Callable,
+            fill: float) -> np.ndarray:
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)),
+                constant_values=fill)
+    win = _windows(xp, kernel_size, _pairs(kernel_size if stride is None else stride, 2),
+                   (1, 1))
+    return reduce(win, axis=(-2, -1))
+
+
+OPS += [
+    Op("conv1d", lambda x, w, b, **kw: tg.nn.functional.conv1d(x, w, b, **kw), np_conv,
+       conv_shapes(1), ("real", "real", "real")),
+    Op("conv2d", lambda x, w, b, **kw: tg.nn.functional.conv2d(x, w, b, **kw), np_conv,
+       conv_shapes(2), ("real", "real", "real")),
+    Op("max_pool2d", lambda x, **kw: tg.nn.functional.max_pool2d(x, **kw),
+       lambda x, **kw: np_pool(x, **kw, reduce=np.max, fill=-np.inf), pool_shapes(),
+       ("distinct",)),
+    Op("avg_pool2d", lambda x, **kw: tg.nn.functional.avg_pool2d(x, **kw),
+       lambda x, **kw: np_pool(x, **kw, reduce=np.mean, fill=0.0), pool_shapes()),
+]
 SECOND_ORDER = [op for op in OPS if op.second_order]
 WITH_CONSTANTS = [op for op in OPS if op.constants]
 

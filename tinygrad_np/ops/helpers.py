@@ -40,7 +40,8 @@ def masked(g: Any, keep: Any) -> Any:
         from tinygrad_np.ops.elementwise import Where
         return Where.apply(g, zero(g), condition=keep)
     product = g * keep
-    if math.isnan(np.vdot(product, product)):
+    flat = product.ravel(order="K")  # a view also of a transposed or channels-last product
+    if math.isnan(np.vdot(flat, flat)):
         return np.where(keep, g, zero(g))
     return product
 
