@@ -208,3 +208,27 @@ def test_import_error_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ImportError, match=r'pip install -e "\.\[onnx\]"'):
         tg.onnx.export(nn.Linear(2, 2), tg.tensor(randn(1, 2)), None)
+
+
+# ------------------------------------------------- convolution and pooling
+def test_conv_net(tmp_path):
+    tg.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2), nn.ReLU(),
+        nn.AvgPool2d(2, ceil_mode=True, padding=1), nn.Conv2d(6, 4, 2, bias=False),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+    model.train()
+    model(tg.tensor(randn(6, 1, 12, 12)))  # running statistics of BatchNorm2d
+    proto = roundtrip(model, tg.tensor(randn(2, 1, 12, 12)), tmp_path)
+    kinds = {n.op_type for n in proto.graph.node}
+    assert {"Conv", "MaxPool", "AveragePool"} <= kinds
+
+
+def test_conv1d_pools_with_padding_and_ceil_mode(tmp_path):
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Conv1d(3, 5, 3, padding="same"), nn.MaxPool1d(3, 2, 1),
+                          nn.AvgPool1d(3, 2, padding=1, ceil_mode=True, count_include_pad=False),
+                          nn.MaxPool1d(2, ceil_mode=True, dilation=1),
+                          nn.Conv1d(5, 4, 2, padding=1, dilation=2), nn.MaxPool1d(2, dilation=2))
+    roundtrip(model, tg.tensor(randn(2, 3, 29)), tmp_path)

@@ -311,6 +311,54 @@ def einsum(op: Op) -> str:
                    equation=",".join(op.node.inputs) + "->" + op.node.output)
 
 
+# ------------------------------------------------- convolution and pooling
+def _window_pads(op: Op, geo: Any) -> list[tuple[int, int]]:
+    """(before, after) per spatial axis, `after` grown so every window the op computed
+    (ceil_mode's last one too) lies inside: the ONNX op then needs no ceil_mode."""
+    pads = []
+    for n, k, s, d, (before, after), o in zip(geo.x_shape[2:], geo.kernel, geo.stride,
+                                             geo.dilation, geo.padding, geo.out):
+        reach = (o - 1) * s + d * (k - 1) + 1  # the padded length the windows span
+        pads.append((before, max(after, reach - n - before)))
+    return pads
+
+
+def conv(op: Op) -> str:
+    geo = op.node.geometry
+    pads = [b for b, _ in geo.padding] + [e for _, e in geo.padding]
+    return op.emit("Conv", op.inputs[:3], kernel_shape=list(geo.kernel),
+                   strides=list(geo.stride), pads=pads, dilations=list(geo.dilation),
+                   group=int(geo.groups))
+
+
+def _padded(op: Op, pads: list[tuple[int, int]], value: float) -> str:
+    if not any(b or e for b, e in pads):
+        return op.inputs[0]
+    widths = [0, 0] + [b for b, _ in pads] + [0, 0] + [e for _, e in pads]
+    return op.emit("Pad", [op.inputs[0], op.ints(widths), op.const(value)], mode="constant")
+
+
+def max_pool(op: Op) -> str:
+    """MaxPool on the input padded with -inf (PyTorch's rule: padding never wins)."""
+    geo = op.node.geometry
+    x = _padded(op, _window_pads(op, geo), -np.inf)
+    return op.emit("MaxPool", [x], kernel_shape=list(geo.kernel), strides=list(geo.stride),
+                   dilations=list(geo.dilation))
+
+
+def avg_pool(op: Op) -> str:
+    """Window sums (an AveragePool of the zero-padded input times the window size) times
+    the op's 1/divisor, which already holds PyTorch's count_include_pad/ceil_mode rule."""
+    geo = op.node.geometry
+    if any(d != 1 for d in geo.dilation):
+        raise op.fail("average pooling with dilation has no ONNX opset-18 form")
+    x = _padded(op, _window_pads(op, geo), 0.0)
+    mean = op.emit("AveragePool", [x], kernel_shape=list(geo.kernel), strides=list(geo.stride))
+    size = int(np.prod(geo.kernel))
+    scales = [(np.asarray(n.scale) * size).astype(op.out_dtype) for n in (op.node, op.other)]
+    return op.emit("Mul", [mean, op.array_param("scale", *scales)])
+
+
 # --------------------------------------------------------------- the table
 EMITTERS: dict[type, Callable[[Op], str]] = {
     ops.Add: _same("Add"), ops.Sub: _same("Sub"), ops.Mul: _same("Mul"),
@@ -330,4 +378,5 @@ EMITTERS: dict[type, Callable[[Op], str]] = {
     ops.GetItem: get_item, ops.TakeAlongAxis: take_along_axis, ops.Concatenate: concatenate,
     ops.Flip: flip, ops.Pad: pad, ops.Tile: tile, ops.Tril: triangle(0), ops.Triu: triangle(1),
     ops.Cumsum: cumsum, ops.Roll: roll, ops.Einsum: einsum,
+    ops.Conv: conv, ops.MaxPool: max_pool, ops.AvgPool: avg_pool,
 }
