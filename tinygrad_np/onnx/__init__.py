@@ -27,7 +27,8 @@ import numpy as np
 
 from tinygrad_np.function import Function
 from tinygrad_np.onnx.graph import ExportError, Graph, Op
-from tinygrad_np.onnx.trace import as_input_arrays, describe_owner, trace, variant_inputs
+from tinygrad_np.onnx.trace import (as_input_arrays, batch_axes, describe_owner, trace,
+                                    variant_inputs)
 
 INSTALL_HINT = 'pip install -e ".[onnx]"'
 
@@ -50,8 +51,9 @@ def export(model: Any, example_inputs: Any, path: str | os.PathLike | None,
     """Write `model`'s forward on `example_inputs` (a Tensor or a tuple of them) as an ONNX
     file at `path` (None: only return it); returns the onnx.ModelProto.
 
-    dynamic_batch: axis 0 of every input (and of every output that follows it) is the
-    dimension "batch", so the file runs at any batch size. The model is run in eval mode
+    dynamic_batch: axis 0 of every input (axis 1 of the 3-D and larger inputs of a model
+    whose RNN/attention layers are batch_first=False) and the output axes that follow it
+    are the dimension "batch", so the file runs at any batch size. The model is run in eval mode
     (dropout off, batch norm on its running statistics) and put back as it was.
     """
     onnx = _require_onnx()
@@ -63,7 +65,8 @@ def export(model: Any, example_inputs: Any, path: str | os.PathLike | None,
         model.eval()
     try:
         a = trace(model, arrays)
-        b = trace(model, variant_inputs(arrays, dynamic_batch))
+        axes = batch_axes(model, arrays)
+        b = trace(model, variant_inputs(arrays, axes, dynamic_batch))
     finally:
         for module, training in modes:  # each module's own mode back, as it was
             module.training = training
@@ -81,7 +84,8 @@ def export(model: Any, example_inputs: Any, path: str | os.PathLike | None,
                 "tinygrad_np.onnx.emitters.EMITTERS (op class -> emitter function)")
         graph.set_inputs(op)
         graph.values[id(node)] = emitter(op)
-    model_proto = _model(onnx, graph, a, b, input_names, output_names, dynamic_batch, OPSET)
+    model_proto = _model(onnx, graph, a, b, input_names, output_names,
+                         axes if dynamic_batch else [None] * len(arrays), OPSET)
     if path is not None:
         onnx.save(model_proto, os.fspath(path))
     return model_proto
@@ -124,19 +128,19 @@ def _check_same_graph(a: Any, b: Any) -> None:
 
 
 def _model(onnx: Any, graph: Graph, a: Any, b: Any, input_names: list[str],
-           output_names: list[str], dynamic_batch: bool, opset: int) -> Any:
+           output_names: list[str], axes: list[int | None], opset: int) -> Any:
     helper = onnx.helper
 
-    def value_info(name: str, array: np.ndarray, other: np.ndarray, batch_axis: bool) -> Any:
+    def value_info(name: str, array: np.ndarray, other: np.ndarray, axis: int | None) -> Any:
         dims: list[Any] = list(array.shape)
         for k, (m, n) in enumerate(zip(array.shape, other.shape)):
-            if m != n or (batch_axis and k == 0 and dynamic_batch):
+            if m != n or k == axis:
                 dims[k] = "batch"
         return helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(array.dtype),
                                              dims)
 
-    inputs = [value_info(name, x.data, y.data, True)
-              for name, x, y in zip(input_names, a.inputs, b.inputs)]
+    inputs = [value_info(name, x.data, y.data, axis)
+              for name, x, y, axis in zip(input_names, a.inputs, b.inputs, axes)]
     outputs = []
     for name, out, other in zip(output_names, a.outputs, b.outputs):
         source = graph.values[id(out.grad_fn)] if isinstance(out.grad_fn, Function) \
@@ -144,7 +148,7 @@ def _model(onnx: Any, graph: Graph, a: Any, b: Any, input_names: list[str],
         if source is None:  # a parameter returned as it is
             source = graph.add_const(out.data, f"{name}/const")
         graph.nodes.append(helper.make_node("Identity", [source], [name], name=f"{name}/Identity"))
-        outputs.append(value_info(name, out.data, other.data, False))
+        outputs.append(value_info(name, out.data, other.data, None))
     onnx_graph = helper.make_graph(graph.nodes, "tinygrad_np", inputs, outputs,
                                    list(graph.initializers.values()))
     model = helper.make_model(onnx_graph, producer_name="tinygrad_np",

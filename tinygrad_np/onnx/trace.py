@@ -46,16 +46,25 @@ def as_input_arrays(example_inputs: Any) -> list[np.ndarray]:
     return arrays
 
 
-def variant_inputs(arrays: list[np.ndarray], batch: bool) -> list[np.ndarray]:
-    """Other inputs of the same kind: rows rotated (one more row when `batch`), floats rescaled.
+def batch_axes(model: Any, arrays: list[np.ndarray]) -> list[int | None]:
+    """The batch axis of each input: 0, or 1 for the (L, N, ...) inputs of a model whose
+    sequence layers all say batch_first=False (PyTorch's default for RNNs and attention);
+    None for a 0-d input."""
+    flags = [m.batch_first for m in (model.modules() if hasattr(model, "modules") else ())
+             if isinstance(getattr(m, "batch_first", None), bool)]
+    seq_first = bool(flags) and not any(flags)
+    return [None if x.ndim == 0 else 1 if seq_first and x.ndim >= 3 else 0 for x in arrays]
 
-    Integer inputs keep their values (they may be indices), only their order changes.
-    """
+
+def variant_inputs(arrays: list[np.ndarray], axes: list[int | None],
+                   batch: bool) -> list[np.ndarray]:
+    """Other inputs of the same kind: rotated along the batch axis (one more there when
+    `batch`), floats rescaled. Integer inputs keep their values (they may be indices)."""
     out = []
-    for x in arrays:
-        if x.ndim and x.shape[0]:
-            n = x.shape[0]
-            x = x[(np.arange(n + 1 if batch else n) + 1) % n]
+    for x, axis in zip(arrays, axes):
+        if axis is not None and x.shape[axis]:
+            n = x.shape[axis]
+            x = np.take(x, (np.arange(n + 1 if batch else n) + 1) % n, axis=axis)
         if x.dtype.kind == "f":
             x = (x * 1.25 + 0.125).astype(x.dtype)
         out.append(np.array(x))
