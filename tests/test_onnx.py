@@ -40,13 +40,15 @@ def roundtrip(model, inputs, tmp_path, batches=(3, 1), **kwargs):
     names = [i.name for i in session.get_inputs()]
     rng = np.random.default_rng(1)
     model.eval()
+    axes = [next((k for k, d in enumerate(i.type.tensor_type.shape.dim) if d.dim_param), None)
+            for i in proto.graph.input]
     for n in (None, *batches):
-        if n is None:
-            arrays = [np.asarray(x) for x in inputs]
-        else:
-            arrays = [x[rng.integers(0, len(x), n)] if x.dtype.kind in "iu" else
-                      rng.standard_normal((n,) + x.shape[1:]).astype(x.dtype)
-                      for x in (np.asarray(x) for x in inputs)]
+        arrays = [np.asarray(x) for x in inputs]
+        if n is not None:  # n new rows along each input's batch axis, drawn like the example's
+            arrays = [x if axis is None else
+                      np.take(x, rng.integers(0, x.shape[axis], n), axis) if x.dtype.kind in "iu"
+                      else rng.standard_normal(x.shape[:axis] + (n,) + x.shape[axis + 1:])
+                      .astype(x.dtype) for x, axis in zip(arrays, axes)]
         ours = model(*[tg.tensor(a) for a in arrays])
         ours = ours if isinstance(ours, tuple) else (ours,)
         theirs = session.run(None, dict(zip(names, arrays)))
@@ -232,3 +234,41 @@ def test_conv1d_pools_with_padding_and_ceil_mode(tmp_path):
                           nn.MaxPool1d(2, ceil_mode=True, dilation=1),
                           nn.Conv1d(5, 4, 2, padding=1, dilation=2), nn.MaxPool1d(2, dilation=2))
     roundtrip(model, tg.tensor(randn(2, 3, 29)), tmp_path)
+
+
+# ------------------------------------------------- sequences and batch axes
+def test_batch_shaped_zeros_and_sequence_first_inputs(tmp_path):
+    tg.manual_seed(0)
+
+    def step(s, x, h0):  # x (L, N, 4), h0 (1, N, 3): batch on axis 1 of both
+        h = s.layers[1](np.zeros((x.shape[1], 3), np.float32))  # a zero state, made at run time
+        for t in range(x.shape[0]):
+            h = (s.layers[0](x[t]) + s.layers[1](h + h0[0])).tanh()
+        return h
+
+    model = Lambda(step, nn.Linear(4, 3), nn.Linear(3, 3))
+    model.batch_first = False  # as a batch_first=False RNN says
+    proto = roundtrip(model, (tg.tensor(randn(5, 2, 4)), tg.tensor(randn(1, 2, 3))), tmp_path)
+    assert [[d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim]
+            for i in proto.graph.input] == [[5, "batch", 4], [1, "batch", 3]]
+    assert "ConstantOfShape" in {n.op_type for n in proto.graph.node}
+
+
+@pytest.mark.skipif(not hasattr(nn, "LSTM"), reason="needs the recurrent layers")
+def test_recurrent_layers_unrolled(tmp_path):
+    tg.manual_seed(0)
+    lstm = Lambda(lambda s, x: s.layers[0](x)[0], nn.LSTM(4, 5, num_layers=2, batch_first=True))
+    roundtrip(lstm, tg.tensor(randn(3, 6, 4)), tmp_path, batches=(2,))
+    gru = Lambda(lambda s, x, h: s.layers[0](x, h), nn.GRU(4, 5, bidirectional=True))
+    roundtrip(gru, (tg.tensor(randn(6, 3, 4)), tg.tensor(randn(2, 3, 5))), tmp_path,
+              batches=(2,))
+
+
+@pytest.mark.skipif(not hasattr(nn, "TransformerEncoderLayer"), reason="needs attention layers")
+def test_attention_layers(tmp_path):
+    tg.manual_seed(0)
+    mha = Lambda(lambda s, x: s.layers[0](x, x, x), nn.MultiheadAttention(8, 2))
+    roundtrip(mha, tg.tensor(randn(5, 3, 8)), tmp_path, batches=(2,))
+    encoder = nn.TransformerEncoderLayer(8, 2, 16, activation="gelu", batch_first=True,
+                                         norm_first=True)
+    roundtrip(encoder, tg.tensor(randn(3, 5, 8)), tmp_path, batches=(2,))

@@ -74,6 +74,7 @@ def export(model: Any, example_inputs: Any, path: str | os.PathLike | None,
     _check_same_graph(a, b)
     graph = Graph(onnx, a, b, _state_names(model), input_names)
     graph._used.update(output_names)
+    graph.batch_axes = axes if dynamic_batch else [None] * len(arrays)
     for index, (node, other) in enumerate(zip(a.nodes, b.nodes)):
         op = Op(graph, node, other, index)
         emitter = EMITTERS.get(type(node))

@@ -116,6 +116,8 @@ class Graph:
         for leaf, name in zip(a.inputs, input_names):
             self.values[id(leaf)] = name
         self.shifts: dict[int, tuple[np.ndarray, str]] = {}  # id(stable shift) -> (it, name)
+        self.batch_axes: list[int | None] = [None] * len(input_names)  # per input
+        self.batch_sizes: dict[tuple[int, int], str] = {}  # (size in A, in B) -> 1-elem value
         self._used: set[str] = set(input_names)
         self._keep: list = []  # arrays whose id() is a key above: kept alive
 
@@ -140,7 +142,7 @@ class Graph:
         if reuse and name in self.initializers:
             return name
         name = self.fresh(name)
-        self.initializers[name] = self.onnx.numpy_helper.from_array(np.ascontiguousarray(array),
+        self.initializers[name] = self.onnx.numpy_helper.from_array(np.array(array, order="C"),
                                                                     name)
         return name
 
@@ -166,7 +168,8 @@ class Graph:
             dtype = None
             if op.kind != "Cast" and np.asarray(array).dtype != op.out_dtype:
                 dtype = op.out_dtype  # NumPy promotes it; ONNX wants one type: cast it here
-            op.inputs[i] = self.array_value(op, f"input {i}", array, other, dtype)
+            op.inputs[i] = self.batch_fill(op, array, other, dtype) or \
+                self.array_value(op, f"input {i}", array, other, dtype)
 
     def leaf_value(self, leaf: Tensor, op: Op) -> str:
         """A parameter (by its state_dict name) or another leaf Tensor, as an initializer."""
@@ -216,6 +219,39 @@ class Graph:
         return self.add_const(array, f"{name}.view" if view else name, reuse=not view)
 
     # --- constants computed from the data that have a graph form
+    def batch_size(self, op: Op, a: int, b: int) -> str | None:
+        """A 1-element int64 value: the size of an input's batch axis that is `a` in trace A
+        and `b` in trace B (None if no input has such an axis)."""
+        if (a, b) not in self.batch_sizes:
+            for k, axis in enumerate(self.batch_axes):
+                if axis is not None and self.a.inputs[k].shape[axis] == a \
+                        and self.b.inputs[k].shape[axis] == b:
+                    name = self.values[id(self.a.inputs[k])]
+                    self.batch_sizes[(a, b)] = op.emit("Shape", [name], start=axis,
+                                                       end=axis + 1)
+                    break
+            else:
+                return None
+        return self.batch_sizes[(a, b)]
+
+    def batch_fill(self, op: Op, a: Any, b: Any, dtype: Any) -> str | None:
+        """A constant filled with one value whose shape follows the batch size (an RNN's zero
+        initial state, say), made at run time with ConstantOfShape."""
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)) or a.ndim != b.ndim \
+                or a.shape == b.shape or not a.size or not b.size:
+            return None
+        value = a.flat[0]
+        if not (np.all(a == value) and np.all(b == value)):
+            return None
+        dims = []
+        for m, n in zip(a.shape, b.shape):
+            dims.append(op.ints([m]) if m == n else self.batch_size(op, m, n))
+            if dims[-1] is None:
+                return None
+        fill = self.onnx.numpy_helper.from_array(np.asarray([value], dtype or a.dtype), "value")
+        return op.emit("ConstantOfShape", [op.emit("Concat", dims, axis=0)], value=fill)
+
+
     def recognise(self, op: Op, i: int, c: Any) -> str | None:
         """A stable-softmax shift (x.max over axes, kept) or a leaky-ReLU factor, in-graph."""
         if not isinstance(c, np.ndarray) or len(op.node.parents) != 2:

@@ -48,12 +48,21 @@ def as_input_arrays(example_inputs: Any) -> list[np.ndarray]:
 
 def batch_axes(model: Any, arrays: list[np.ndarray]) -> list[int | None]:
     """The batch axis of each input: 0, or 1 for the (L, N, ...) inputs of a model whose
-    sequence layers all say batch_first=False (PyTorch's default for RNNs and attention);
-    None for a 0-d input."""
+    sequence layers all say batch_first=False (PyTorch's default for RNNs and attention),
+    or the other of the two where only that one has the first input's batch size (an RNN's
+    initial state); None for a 0-d input."""
     flags = [m.batch_first for m in (model.modules() if hasattr(model, "modules") else ())
              if isinstance(getattr(m, "batch_first", None), bool)]
     seq_first = bool(flags) and not any(flags)
-    return [None if x.ndim == 0 else 1 if seq_first and x.ndim >= 3 else 0 for x in arrays]
+    axes: list[int | None] = []
+    for x in arrays:
+        axis = None if x.ndim == 0 else 1 if seq_first and x.ndim >= 3 else 0
+        if axes and axes[0] is not None and axis is not None and x.ndim >= 2:
+            batch = arrays[0].shape[axes[0]]  # an RNN's h0 (layers, N, H) has it on axis 1
+            if x.shape[axis] != batch and x.shape[1 - axis] == batch:
+                axis = 1 - axis
+        axes.append(axis)
+    return axes
 
 
 def variant_inputs(arrays: list[np.ndarray], axes: list[int | None],
