@@ -120,6 +120,8 @@ def test_embedding_and_batch_norm(tmp_path):
         model(tg.tensor(np.random.default_rng(2).integers(0, 12, (6, 5))))
     tokens = np.random.default_rng(3).integers(0, 12, (4, 5))
     proto = roundtrip(model, tg.tensor(tokens), tmp_path)
+    padded = Lambda(lambda s, i: s.layers[0](i), nn.Embedding(5, 3, padding_idx=0))
+    roundtrip(padded, tg.tensor(np.array([[0, 1, 2], [3, 0, 4]])), tmp_path)
     assert "Gather" in {n.op_type for n in proto.graph.node}
     assert {"layers.0.weight", "layers.1.running_mean.view"} <= \
         {i.name for i in proto.graph.initializer}

@@ -41,8 +41,20 @@ def clip(op: Op) -> str:
 
 
 def where(op: Op) -> str:
+    if _value_no_op(op):
+        return op.emit("Identity", [op.inputs[1]])
     condition = op.array_param("condition", op.node.condition, op.other.condition, bool)
     return op.emit("Where", [condition, *op.inputs])
+
+
+def _value_no_op(op: Op) -> bool:
+    """Embedding's padding_idx where: it only stops the padding row's gradient; its values
+    are those of the lookup it wraps (checked in both traces)."""
+    module = op.owner[1] if op.owner else None
+    if getattr(module, "padding_idx", None) is None or op.node.parents[1] is None:
+        return False
+    return all(n.saved[0] is not None and n.saved[2] is not None
+               and np.array_equal(n.saved[0], n.saved[2]) for n in (op.node, op.other))
 
 
 def cast(op: Op) -> str:
