@@ -6,17 +6,17 @@ as ONNX nodes (opset 18) through one table, `EMITTERS` (op class -> emitter, see
 emitters.py), with the parameters and buffers as initializers named by their state_dict
 names. Needs the optional extra: `pip install -e ".[onnx]"` (onnx; onnxruntime to run it).
 
->>> import tinygrad_np as tg                                   # doctest: +SKIP
->>> model = tg.nn.Sequential(tg.nn.Linear(2, 8), tg.nn.ReLU(), tg.nn.Linear(8, 1))
->>> tg.onnx.export(model, tg.randn(4, 2), "model.onnx")
->>> import onnxruntime
->>> session = onnxruntime.InferenceSession("model.onnx")
->>> session.run(None, {"input": x_batch.astype("float32")})[0]
+    model = tg.nn.Sequential(tg.nn.Linear(2, 8), tg.nn.ReLU(), tg.nn.Linear(8, 1))
+    tg.onnx.export(model, tg.randn(4, 2), "model.onnx")
+    session = onnxruntime.InferenceSession("model.onnx")
+    y = session.run(None, {"input": x_batch.astype("float32")})[0]   # any batch size
 
-Limits: Python control flow that depends on tensor values is frozen at export, and
-arrays computed from the data outside the graph (with `.data` or NumPy) are refused
-(export names the op and the module); ops with no row in EMITTERS raise an error naming
-the op class and the module that recorded it.
+Limits: Python control flow that depends on tensor values or shapes is frozen at export
+(a different graph for the second inputs is refused); arrays computed from the data
+outside the graph (with `.data` or NumPy) are refused, naming the op and the module,
+except the few with a graph form (softmax's max shift, leaky_relu's factor, a zero state
+of batch size); loops (RNNs) are unrolled, so sequence lengths are fixed; an op with no
+row in EMITTERS raises an error naming the op class and the module that recorded it.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_np.function import Function
+from tinygrad_np.onnx.emitters import EMITTERS, OPSET
 from tinygrad_np.onnx.graph import ExportError, Graph, Op
 from tinygrad_np.onnx.trace import (as_input_arrays, batch_axes, describe_owner, trace,
                                     variant_inputs)
@@ -57,7 +58,6 @@ def export(model: Any, example_inputs: Any, path: str | os.PathLike | None,
     (dropout off, batch norm on its running statistics) and put back as it was.
     """
     onnx = _require_onnx()
-    from tinygrad_np.onnx.emitters import EMITTERS, OPSET
     arrays = as_input_arrays(example_inputs)
     input_names = _names(input_names, len(arrays), "input")
     modes = [(m, m.training) for m in model.modules()] if hasattr(model, "modules") else []
@@ -154,6 +154,6 @@ def _model(onnx: Any, graph: Graph, a: Any, b: Any, input_names: list[str],
                                    list(graph.initializers.values()))
     model = helper.make_model(onnx_graph, producer_name="tinygrad_np",
                               opset_imports=[helper.make_opsetid("", opset)])
-    model.ir_version = 9  # opset 18 needs IR 8+; 9 is what onnxruntime 1.16+ reads
+    model.ir_version = 8  # what opset 18 needs (onnx 1.13+, onnxruntime 1.14+ read it)
     onnx.checker.check_model(model)
     return model
