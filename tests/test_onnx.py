@@ -274,3 +274,12 @@ def test_attention_layers(tmp_path):
     encoder = nn.TransformerEncoderLayer(8, 2, 16, activation="gelu", batch_first=True,
                                          norm_first=True)
     roundtrip(encoder, tg.tensor(randn(3, 5, 8)), tmp_path, batches=(2,))
+
+
+def test_pools_2d_with_padding_ceil_mode_and_adaptive_windows(tmp_path):
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(2, 3, (3, 2), stride=(2, 1), padding=(1, 0)),
+                          nn.MaxPool2d(3, 2, 1, ceil_mode=True),
+                          nn.AvgPool2d(2, 1, 1, count_include_pad=False),
+                          nn.AdaptiveAvgPool2d((2, 3)))
+    roundtrip(model, tg.tensor(randn(2, 2, 9, 8)), tmp_path)

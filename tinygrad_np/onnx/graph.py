@@ -160,7 +160,7 @@ class Graph:
             array = op.node.saved[1 + i]
             if parent is not None or array is None:
                 continue
-            recognised = self.recognise(op, i, array)
+            recognised = None if self.named(array, 0) else self.recognise(op, i, array)
             if recognised is not None:
                 op.inputs[i] = recognised
                 continue
