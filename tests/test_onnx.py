@@ -169,6 +169,18 @@ def test_every_mapped_op(tmp_path):
     roundtrip(model, tg.tensor(randn(5, 4)), tmp_path, output_names=["y", "z"])
 
 
+@pytest.mark.parametrize("pick", [
+    lambda h: h[..., 0], lambda h: h[:, 4:1:-1], lambda h: h[:, -3:], lambda h: h[:, ::2],
+    lambda h: h[:, None, 1:3, None], lambda h: h[:, [0, 2, 2]], lambda h: h[:, np.array([-1, 0])],
+    lambda h: h[0] + h[-1], lambda h: h.reshape(-1, 2, 3)[:, :, [2, 0]],
+], ids=["ellipsis", "negative-step", "tail", "step", "new-axes", "ints", "negative-ints",
+        "rows", "ints-last-axis"])
+def test_indexing_forms(pick, tmp_path):
+    tg.manual_seed(0)
+    roundtrip(Lambda(lambda s, x: pick(s.layers[0](x)), nn.Linear(4, 6)), tg.tensor(randn(5, 4)),
+              tmp_path, batches=(2,))
+
+
 def test_fixed_batch_and_names(tmp_path):
     tg.manual_seed(0)
     model = Lambda(lambda s, x, y: s.layers[0](x) * y, nn.Linear(3, 2))
@@ -193,7 +205,7 @@ def test_unmapped_op_names_the_op_and_the_module():
         tg.onnx.export(model, tg.tensor(randn(2, 3)), None)
 
 
-def test_data_dependent_constant_and_branch_are_refused():
+def test_data_dependent_constant_mask_and_branch_are_refused():
     fc = nn.Linear(3, 3)
     masked = Lambda(lambda s, x: s.layers[0](x) * (x.data > 0), fc)
     with pytest.raises(tg.onnx.ExportError, match=r"Mul .*changes with the input's batch size"):
@@ -206,6 +218,9 @@ def test_data_dependent_constant_and_branch_are_refused():
     x[0, 0], x[1, 0] = 1, -1  # export's second run sees other rows first
     with pytest.raises(tg.onnx.ExportError, match="different graph"):
         tg.onnx.export(branch, tg.tensor(x), None, dynamic_batch=False)
+    picked = Lambda(lambda s, x: s.layers[0](x)[x.data > 0], fc)
+    with pytest.raises(tg.onnx.ExportError, match="boolean mask"):
+        tg.onnx.export(picked, tg.tensor(randn(4, 3)), None)
 
 
 def test_import_error_names_the_extra(monkeypatch):
