@@ -64,6 +64,11 @@ __all__ += [  # v2 ops
 ]
 __all__ += ["func"]
 
+# ONNX export (tg.onnx.export; the onnx package is imported only when exporting)
+from tinygrad_np import onnx  # noqa: E402
+
+__all__ += ["onnx"]
+
 
 def __getattr__(name: str) -> object:
     """Called only for a missing `tg.<name>`: a PyTorch name we lack says what to use."""
