@@ -25,8 +25,8 @@ from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
 import tinygrad_np as tg
 from _common import (  # examples/_common.py
-    ExampleParser, non_negative_float, positive_float, positive_int, progress, seed_int,
-    train_epoch)
+    add_compile_option, compile_report, ExampleParser, non_negative_float, positive_float,
+    positive_int, progress, seed_int, train_epoch, training_step)
 from tinygrad_np import nn
 
 TARGET_ACCURACY = 0.985
@@ -48,6 +48,7 @@ def build_parser() -> ExampleParser:
     parser.add_argument("--seed", type=seed_int, default=0,
                         help="seeds the split, the initial weights, the shuffling, the shifts "
                         "and dropout")
+    add_compile_option(parser)
     parser.add_argument("--quick", action="store_true",
                         help="a short run (3 epochs) for tests and smoke checks")
     return parser
@@ -161,9 +162,10 @@ def _run(args: argparse.Namespace) -> dict:
     scheduler = tg.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     loader = ShiftedImages(X_train, y_train, args.batch_size, args.seed)
 
+    step = training_step(model, loss_fn, optimizer, compiled=args.compile)
     for epoch in range(1, epochs + 1):
         model.train()
-        loss = train_epoch(model, loader, loss_fn, optimizer)
+        loss = train_epoch(step, loader)
         scheduler.step()
         progress(epoch, epochs, ".4f", loss=loss,
                  test_acc=float(np.mean(predict(model, X_test) == y_test)))
@@ -187,7 +189,8 @@ def _run(args: argparse.Namespace) -> dict:
     print(f"accuracy:   train {train_acc:.1%}, test {test_acc:.1%} "
           f"({wrong} mistake{'' if wrong == 1 else 's'}; target {TARGET_ACCURACY:.1%}: "
           f"{verdict})")
-    print(f"finished in {time.perf_counter() - start:.1f} s; pictures: {confusion}, {filters}")
+    print(f"finished in {time.perf_counter() - start:.1f} s{compile_report(step)}")
+    print(f"pictures:   {confusion}, {filters}")
     return {"test_accuracy": test_acc, "train_accuracy": train_acc, "final_loss": loss,
             "epochs": epochs, "seconds": time.perf_counter() - start,
             "files": [str(confusion), str(filters)]}

@@ -313,3 +313,20 @@ def longest_blank_band(image: np.ndarray) -> float:
         run = run + 1 if row else 0
         longest = max(longest, run)
     return longest / len(blank)
+
+
+@pytest.mark.parametrize("name", ["moons", "digits", "cnn_digits", "logic_and_sum",
+                                  "nine_steps"])
+def test_compile_gives_the_eager_results(name: str, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture) -> None:
+    """--compile trains to the same numbers as eager mode (the same seeds, 2 epochs)."""
+    example = load_example(name)
+    args = ["--epochs", "2", "--out", str(tmp_path)]
+    eager = example.main(args)
+    compiled = example.main(args + ["--compile"])
+    assert "tg.compile:" in capsys.readouterr().out
+    numbers = [key for key, value in eager.items() if isinstance(value, float)
+               and key != "seconds"]
+    assert numbers
+    for key in numbers:
+        assert compiled[key] == pytest.approx(eager[key], rel=1e-6), key
