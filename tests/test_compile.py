@@ -226,3 +226,11 @@ def test_plan_source_is_readable():
     f(np.ones((3, 1)))
     source = next(iter(f.plans.values())).source
     assert source.startswith("def replay(") and "MatMul forward: np.matmul" in source
+
+
+def test_docstring_example_runs():
+    import doctest
+
+    from tinygrad_np import compiler
+    failures, tried = doctest.testmod(compiler, verbose=False)
+    assert tried > 0 and failures == 0
