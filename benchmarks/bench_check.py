@@ -39,6 +39,8 @@ def tiny_results(fw: Any, dtype: str) -> dict:
         y, dx = fw.chain(chain_input(elements, SEED + 3, dtype), iterations)()
         results["chain"] = {"y": np.asarray(y, np.float64).tolist(),
                             "dx": np.asarray(dx, np.float64).tolist()}
+    if "cnn" in fw.KINDS:  # W7
+        results["cnn"] = tiny_cnn(fw, dtype)
     return results
 
 
@@ -63,6 +65,19 @@ def compare(reference: dict, got: dict, dtype: str) -> list[str]:
                     problems.append(f"{case}/{quantity}[{i}]: off by {err:.3g}x the tolerance "
                                     f"(max |diff| {np.max(np.abs(a - r)):.3g}, {dtype})")
     return problems
+
+
+# --- W7: the CNN case, two SGD steps like the MLP cases
+def tiny_cnn(fw: Any, dtype: np.dtype) -> dict:
+    from bench_data import TINY_CNN, cnn_data, init_cnn
+    x, y = cnn_data(TINY_CNN, SEED + 4, dtype)
+    trainer = fw.cnn(TINY_CNN, init_cnn(TINY_CNN, SEED + 5, dtype), x, y, 10 * LR)
+    case: dict[str, Any] = {"loss": []}
+    for step in (1, 2):
+        case["loss"].append(trainer.step())
+        case[f"grads{step}"] = [np.asarray(g, np.float64).tolist() for g in trainer.grads()]
+    case["params"] = [np.asarray(p, np.float64).tolist() for p in trainer.params()]
+    return case
 
 
 # --- W8, W9: the recurrent and attention cases (branch wt-rnnattn) ------------------------

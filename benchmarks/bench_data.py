@@ -99,6 +99,49 @@ TINY_MLP = {"bce": ((3, 5, 4, 1), 12), "ce": ((6, 7, 4), 9), "hinge": ((2, 4, 3,
 TINY_CHAIN = (4, 6)
 
 
+# --- W7: the digits CNN step (a convolutional network; frameworks list "cnn" in KINDS)
+@dataclass(frozen=True)
+class CNN:
+    """Conv2d(c_in, c1, 3, p=1)-ReLU-Conv2d(c1, c2, 3, p=1)-ReLU-MaxPool2d(2)-Flatten-
+    Linear(c2 * (side / 2)**2, classes), softmax cross-entropy, SGD."""
+
+    c_in: int
+    c1: int
+    c2: int
+    side: int
+    classes: int
+    rows: int
+
+
+WORKLOADS["W7"] = Workload("W7", "digits CNN conv16-conv32-maxpool-linear, batch 64 of 1x8x8, "
+                           "CE, SGD step", "cnn", "ce", (1, 16, 32, 8, 10), 64)
+TINY_CNN = CNN(1, 2, 3, 4, 3, 5)
+
+
+def cnn_spec(w: Workload) -> CNN:
+    return CNN(*w.sizes, w.rows)
+
+
+def init_cnn(spec: CNN, seed: int, dtype: np.dtype) -> list[np.ndarray]:
+    """PyTorch's default Conv2d/Linear init from one seed: [w1, b1, w2, b2, w3, b3]."""
+    rng = np.random.default_rng(seed)
+    shapes = [(spec.c1, spec.c_in, 3, 3), (spec.c2, spec.c1, 3, 3),
+              (spec.classes, spec.c2 * (spec.side // 2) ** 2)]
+    weights = []
+    for shape in shapes:
+        bound = 1 / np.sqrt(np.prod(shape[1:]))
+        weights.append(rng.uniform(-bound, bound, size=shape).astype(dtype))
+        weights.append(rng.uniform(-bound, bound, size=shape[0]).astype(dtype))
+    return weights
+
+
+def cnn_data(spec: CNN, seed: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """Standard-normal (rows, c_in, side, side) images and integer class targets (rows,)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((spec.rows, spec.c_in, spec.side, spec.side)).astype(dtype)
+    return x, rng.integers(0, spec.classes, size=spec.rows).astype(np.int64)
+
+
 # --- W8, W9: a recurrent and an attention training step (branch wt-rnnattn) ---------------
 WORKLOADS["W8"] = Workload(
     "W8", "GRU(32 -> 128), seq 32, batch 32, last state -> Linear(10), CE, SGD step", "gru",

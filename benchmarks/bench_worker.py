@@ -122,6 +122,15 @@ def run(framework: str, workload: str, quick: bool, steps: int | None) -> dict:
             result.update(time_per_call(fw.chain(x0, iterations), quick))
             result["us_per_op"] = result["seconds"] / (3 * iterations) * 1e6
         return result
+    if w.kind == "cnn":  # W7: time per step, and the whole process's peak memory
+        from bench_data import cnn_data, cnn_spec, init_cnn
+        spec = cnn_spec(w)
+        x, y = cnn_data(spec, SEED, f32)
+        trainer = fw.cnn(spec, init_cnn(spec, SEED, f32), x, y, LR)
+        result.update(time_per_call(trainer.step, quick))
+        result["peak_rss_mib"] = peak_rss_mib()
+        result["rss_end_mib"] = rss_mib()
+        return result
     x, y = mlp_data(w.loss, w.sizes, w.rows, SEED, f32)
     trainer = fw.mlp(init_weights(w.sizes, SEED, f32), x, y, w.loss, LR)
     if w.kind == "memory":

@@ -63,6 +63,40 @@ def chain(x0: np.ndarray, iterations: int):
     return run
 
 
+# --- W7: the digits CNN (mygrad.nnet conv_nd and max_pool, softmax_crossentropy)
+from mygrad.nnet.layers import conv_nd, max_pool  # noqa: E402
+
+KINDS = KINDS | {"cnn"}
+
+
+class CNN:
+    def __init__(self, spec, weights: list, x: np.ndarray, y: np.ndarray, lr: float) -> None:
+        self.weights = [mg.tensor(w.copy()) for w in weights]
+        self.x, self.y, self.lr = x, y, lr
+
+    def step(self) -> float:
+        w1, b1, w2, b2, w3, b3 = self.weights
+        h = relu(conv_nd(self.x, w1, stride=1, padding=1) + b1[:, None, None])
+        h = relu(conv_nd(h, w2, stride=1, padding=1) + b2[:, None, None])
+        h = max_pool(h, (2, 2), 2)
+        h = h.reshape(h.shape[0], -1)
+        loss = softmax_crossentropy(mg.matmul(h, w3.T) + b3, self.y)
+        loss.backward()
+        for w in self.weights:
+            w.data -= self.lr * w.grad
+        return float(loss.item())
+
+    def params(self) -> list:
+        return [w.data for w in self.weights]
+
+    def grads(self) -> list:
+        return [w.grad for w in self.weights]
+
+
+def cnn(spec, weights: list, x: np.ndarray, y: np.ndarray, lr: float) -> CNN:
+    return CNN(spec, weights, x, y, lr)
+
+
 # --- W8, W9 (branch wt-rnnattn) -----------------------------------------------------------
 KINDS |= {"gru", "encoder"}
 

@@ -97,6 +97,96 @@ def chain(x0: np.ndarray, iterations: int):
     return run
 
 
+# --- W7: the digits CNN by hand: im2col convolutions, 2x2 max pooling, softmax CE, SGD
+KINDS = KINDS | {"cnn"}
+_K, _PAD = 3, 1  # 3x3 kernels, padding 1
+
+
+def _im2col(x: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) -> (N*H*W, C*3*3): row (n, h, w) is the window at (h, w), in the
+    weight's (c, i, j) order, so conv = cols @ w.reshape(O, -1).T."""
+    n, c, h, w = x.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (_PAD, _PAD), (_PAD, _PAD)))
+    windows = np.lib.stride_tricks.sliding_window_view(xp, (_K, _K), axis=(2, 3))
+    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * h * w, c * _K * _K)
+
+
+def _col2im(dcols: np.ndarray, shape: tuple) -> np.ndarray:
+    """The adjoint of _im2col: each window's gradient added back where it was read."""
+    n, c, h, w = shape
+    dcols = dcols.reshape(n, h, w, c, _K, _K)
+    dxp = np.zeros((n, c, h + 2 * _PAD, w + 2 * _PAD), dcols.dtype)
+    for i in range(_K):
+        for j in range(_K):
+            dxp[:, :, i:i + h, j:j + w] += dcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+    return dxp[:, :, _PAD:-_PAD, _PAD:-_PAD]
+
+
+class CNN:
+    def __init__(self, spec, weights: list, x: np.ndarray, y: np.ndarray, lr: float) -> None:
+        self.weights = [w.copy() for w in weights]
+        self.x, self.y, self.lr = x, y, lr
+        self._grads: list = []
+
+    def _conv(self, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple:
+        cols = _im2col(x)
+        rows = cols @ w.reshape(w.shape[0], -1).T + b  # (N*H*W, O)
+        n, _, h, width = x.shape
+        return rows.reshape(n, h, width, -1).transpose(0, 3, 1, 2), cols
+
+    def _conv_backward(self, dz: np.ndarray, cols: np.ndarray, w: np.ndarray,
+                       x_shape: tuple, need_input: bool) -> tuple:
+        rows = dz.transpose(0, 2, 3, 1).reshape(-1, w.shape[0])
+        dw = (rows.T @ cols).reshape(w.shape)
+        db = rows.sum(axis=0)
+        dx = _col2im(rows @ w.reshape(w.shape[0], -1), x_shape) if need_input else None
+        return dw, db, dx
+
+    def step(self) -> float:
+        w1, b1, w2, b2, w3, b3 = self.weights
+        x, y, n = self.x, self.y, len(self.x)
+        z1, cols1 = self._conv(x, w1, b1)
+        a1 = np.maximum(z1, 0)
+        z2, cols2 = self._conv(a1, w2, b2)
+        a2 = np.maximum(z2, 0)
+        c, h, w = a2.shape[1:]
+        windows = a2.reshape(n, c, h // 2, 2, w // 2, 2).transpose(0, 1, 2, 4, 3, 5)
+        windows = windows.reshape(n, c, h // 2, w // 2, 4)
+        first = windows.argmax(axis=-1)  # the first maximum takes the gradient
+        pooled = np.take_along_axis(windows, first[..., None], -1)[..., 0]
+        flat = pooled.reshape(n, -1)
+        z = flat @ w3.T + b3
+        shifted = z - z.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        s = e.sum(axis=1, keepdims=True)
+        rows = np.arange(n)
+        loss = -(shifted[rows, y] - np.log(s[:, 0])).mean()
+        dz = e / s
+        dz[rows, y] -= 1
+        dz /= n
+        dw3, db3 = dz.T @ flat, dz.sum(axis=0)
+        dpooled = (dz @ w3).reshape(pooled.shape)
+        dwindows = (np.arange(4) == first[..., None]) * dpooled[..., None]
+        da2 = dwindows.reshape(n, c, h // 2, w // 2, 2, 2).transpose(0, 1, 2, 4, 3, 5)
+        dz2 = da2.reshape(a2.shape) * (z2 > 0)
+        dw2, db2, da1 = self._conv_backward(dz2, cols2, w2, a1.shape, True)
+        dw1, db1, _ = self._conv_backward(da1 * (z1 > 0), cols1, w1, x.shape, False)
+        self._grads = [dw1, db1, dw2, db2, dw3, db3]
+        for p, g in zip(self.weights, self._grads):
+            p -= self.lr * g
+        return float(loss)
+
+    def params(self) -> list:
+        return self.weights
+
+    def grads(self) -> list:
+        return self._grads
+
+
+def cnn(spec, weights: list, x: np.ndarray, y: np.ndarray, lr: float) -> CNN:
+    return CNN(spec, weights, x, y, lr)
+
+
 # --- W8, W9 by hand (branch wt-rnnattn) ---------------------------------------------------
 KINDS |= {"gru", "encoder"}
 

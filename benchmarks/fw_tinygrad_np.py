@@ -66,6 +66,42 @@ def chain(x0: np.ndarray, iterations: int):
     return run
 
 
+# --- W7: the digits CNN (tg.nn.Conv2d, MaxPool2d, Flatten, CrossEntropyLoss, optim.SGD)
+KINDS = KINDS | {"cnn"}
+
+
+class CNN:
+    def __init__(self, spec, weights: list, x: np.ndarray, y: np.ndarray, lr: float) -> None:
+        tg.set_default_dtype(x.dtype)
+        nn = tg.nn
+        self.model = nn.Sequential(
+            nn.Conv2d(spec.c_in, spec.c1, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(spec.c1, spec.c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(spec.c2 * (spec.side // 2) ** 2, spec.classes))
+        for p, w in zip(self.model.parameters(), weights):
+            p.data = w.copy()
+        self.x, self.y = tg.Tensor(x), tg.Tensor(y)
+        self.criterion = tg.nn.CrossEntropyLoss()
+        self.optimizer = tg.optim.SGD(self.model.parameters(), lr=lr)
+
+    def step(self) -> float:
+        self.optimizer.zero_grad()
+        loss = self.criterion(self.model(self.x), self.y)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+    def params(self) -> list:
+        return [p.data for p in self.model.parameters()]
+
+    def grads(self) -> list:
+        return [p.grad.data for p in self.model.parameters()]
+
+
+def cnn(spec, weights: list, x: np.ndarray, y: np.ndarray, lr: float) -> CNN:
+    return CNN(spec, weights, x, y, lr)
+
+
 # --- W8, W9 (branch wt-rnnattn) -----------------------------------------------------------
 KINDS |= {"gru", "encoder"}
 

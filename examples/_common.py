@@ -93,15 +93,36 @@ def progress(epoch: int, epochs: int, fmt: str = ".3g", **metrics: float) -> Non
     print(line, end="\r" if tty and epoch < epochs else "\n", flush=True)
 
 
-def train_epoch(model: tg.nn.Module, loader: Iterable, loss_fn: Callable[..., Any],
-                optimizer: tg.optim.Optimizer) -> float:
-    """One pass of mini-batch steps over the loader; returns the mean loss per row."""
-    total, rows = 0.0, 0
-    for xb, yb in loader:
+def add_compile_option(parser: argparse.ArgumentParser) -> None:
+    """--compile: run the training step with tg.compile (recorded once, then replayed)."""
+    parser.add_argument("--compile", action="store_true",
+                        help="record the training step once with tg.compile and replay it")
+
+
+def training_step(model: tg.nn.Module, loss_fn: Callable[..., Any],
+                  optimizer: tg.optim.Optimizer, compiled: bool = False) -> Callable:
+    """step(xb, yb) -> loss: one optimizer step on a mini-batch (tg.compile'd if asked)."""
+    def step(xb: Any, yb: Any) -> float:
         optimizer.zero_grad()
         loss = loss_fn(model(xb), yb)
         loss.backward()
         optimizer.step()
-        total += loss.item() * len(xb)
+        return loss.item()
+    return tg.compile(step) if compiled else step
+
+
+def train_epoch(step: Callable, loader: Iterable) -> float:
+    """One pass of `step` over the loader's mini-batches; returns the mean loss per row."""
+    total, rows = 0.0, 0
+    for xb, yb in loader:
+        total += step(xb, yb) * len(xb)
         rows += len(xb)
     return total / rows
+
+
+def compile_report(step: Callable) -> str:
+    """' (tg.compile: ...)' after a training time: recordings and the time they took."""
+    if not isinstance(step, tg.CompiledFunction):
+        return ""
+    return (f" (tg.compile: {step.recordings} recording(s) took {step.record_seconds:.2f} s; "
+            "the other steps were replays)")

@@ -25,8 +25,8 @@ from sklearn.preprocessing import StandardScaler
 
 import tinygrad_np as tg
 from _common import (  # examples/_common.py
-    ExampleParser, non_negative_float, positive_float, positive_int, progress, seed_int,
-    train_epoch)
+    add_compile_option, compile_report, ExampleParser, non_negative_float, positive_float,
+    positive_int, progress, seed_int, train_epoch, training_step)
 from tinygrad_np import nn
 
 HIDDEN = (128, 64)
@@ -48,6 +48,7 @@ def build_parser() -> ExampleParser:
     parser.add_argument("--batch-size", type=positive_int, default=32, help="mini-batch size")
     parser.add_argument("--seed", type=seed_int, default=0,
                         help="seeds the split, the initial weights and the shuffling")
+    add_compile_option(parser)
     parser.add_argument("--quick", action="store_true",
                         help="a short run (12 epochs) for tests and smoke checks")
     return parser
@@ -145,9 +146,10 @@ def main(argv: list[str] | None = None) -> dict:
     loader = tg.data.DataLoader(X_train, y_train, batch_size=args.batch_size, shuffle=True,
                                 seed=args.seed)
 
+    step = training_step(model, loss_fn, optimizer, compiled=args.compile)
     history: dict[str, list[float]] = {"loss": [], "train_accuracy": [], "test_accuracy": []}
     for epoch in range(1, epochs + 1):
-        history["loss"].append(train_epoch(model, loader, loss_fn, optimizer))
+        history["loss"].append(train_epoch(step, loader))
         history["train_accuracy"].append(float(np.mean(predict(model, X_train) == y_train)))
         history["test_accuracy"].append(float(np.mean(predict(model, X_test) == y_test)))
         progress(epoch, epochs, ".4f", loss=history["loss"][-1],
@@ -171,8 +173,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"accuracy:   train {history['train_accuracy'][-1]:.1%}, test {test_acc:.1%} "
           f"({int(np.sum(y_pred != y_test))} mistakes; target {TARGET_ACCURACY:.0%}: {verdict})")
     print("per digit:  " + "  ".join(f"{d}:{r:.0%}" for d, r in enumerate(per_class)))
-    print(f"finished in {time.perf_counter() - start:.1f} s; pictures: {curves}, {confusion}, "
-          f"{mistakes}")
+    print(f"finished in {time.perf_counter() - start:.1f} s{compile_report(step)}")
+    print(f"pictures:   {curves}, {confusion}, {mistakes}")
     return {"test_accuracy": test_acc, "train_accuracy": history["train_accuracy"][-1],
             "final_loss": history["loss"][-1], "epochs": epochs,
             "seconds": time.perf_counter() - start,

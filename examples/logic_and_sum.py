@@ -30,7 +30,8 @@ from sklearn.model_selection import train_test_split
 
 import tinygrad_np as tg
 from _common import (  # examples/_common.py
-    ExampleParser, positive_float, positive_int, progress, seed_int, train_epoch)
+    add_compile_option, compile_report, ExampleParser, positive_float, positive_int, progress,
+    seed_int, train_epoch, training_step)
 from tinygrad_np import nn
 
 GATE_X = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], dtype=np.float32)
@@ -60,6 +61,7 @@ def build_parser() -> ExampleParser:
                         help="mini-batch size for a + b")
     parser.add_argument("--seed", type=seed_int, default=0,
                         help="seeds the initial weights and the shuffling")
+    add_compile_option(parser)
     parser.add_argument("--quick", action="store_true",
                         help="a short run (5 epochs of a + b) for tests and smoke checks")
     return parser
@@ -180,8 +182,9 @@ def main(argv: list[str] | None = None) -> dict:
     loader = tg.data.DataLoader(X_train, y_train, batch_size=args.batch_size, shuffle=True,
                                 seed=args.seed)
     losses = []
+    step = training_step(model, loss_fn, optimizer, compiled=args.compile)
     for epoch in range(1, epochs + 1):
-        losses.append(train_epoch(model, loader, loss_fn, optimizer))
+        losses.append(train_epoch(step, loader))
         progress(epoch, epochs, train_mse=losses[-1])
     with tg.no_grad():
         predicted = model(tg.Tensor(X_test)).data
@@ -198,7 +201,8 @@ def main(argv: list[str] | None = None) -> dict:
           "training)")
     print(f"The tutorial's sigmoid output could never exceed 1, yet {above_one:.0%} of the targets "
           f"a + b do: even a perfect network of that shape has test MSE >= {sigmoid_floor:.4f}.")
-    print(f"\nfinished in {time.perf_counter() - start:.1f} s; pictures: {gates}, {summed}")
+    print(f"\nfinished in {time.perf_counter() - start:.1f} s{compile_report(step)}; "
+          f"pictures: {gates}, {summed}")
     return {"or_correct": or_correct, "or_outputs": or_out.tolist(),
             "xor_single_layer_correct": xor_single_correct,
             "xor_hidden_layer_correct": xor_hidden_correct,

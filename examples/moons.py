@@ -33,7 +33,8 @@ from sklearn.model_selection import train_test_split
 
 import tinygrad_np as tg
 from _common import (  # examples/_common.py
-    ExampleParser, momentum_float, positive_float, positive_int, progress, seed_int, train_epoch)
+    add_compile_option, compile_report, ExampleParser, momentum_float, positive_float,
+    positive_int, progress, seed_int, train_epoch, training_step)
 
 # The network the tutorial trains for its moons experiment (2-25-50-50-25-1).
 NN_ARCHITECTURE = [
@@ -64,6 +65,7 @@ def build_parser() -> ExampleParser:
     parser.add_argument("--batch-size", type=positive_int, default=32, help="mini-batch size")
     parser.add_argument("--seed", type=seed_int, default=0,
                         help="seeds the initial weights and the shuffling")
+    add_compile_option(parser)
     parser.add_argument("--quick", action="store_true",
                         help="a short run (40 epochs) for tests and smoke checks")
     return parser
@@ -138,9 +140,10 @@ def main(argv: list[str] | None = None) -> dict:
     loader = tg.data.DataLoader(X_train, y_train.reshape(-1, 1), batch_size=args.batch_size,
                                 shuffle=True, seed=args.seed)
 
+    step = training_step(model, loss_fn, optimizer, compiled=args.compile)
     history: dict[str, list[float]] = {"loss": [], "train_accuracy": [], "test_accuracy": []}
     for epoch in range(1, epochs + 1):
-        history["loss"].append(train_epoch(model, loader, loss_fn, optimizer))
+        history["loss"].append(train_epoch(step, loader))
         history["train_accuracy"].append(accuracy(model, X_train, y_train))
         history["test_accuracy"].append(accuracy(model, X_test, y_test))
         progress(epoch, epochs, ".4f", loss=history["loss"][-1],
@@ -161,7 +164,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     print(f"\nmake_moons: {len(X_train)} training / {len(X_test)} test points, noise {NOISE}")
     print(f"training:   {epochs} epochs of SGD (lr {args.lr}, momentum {args.momentum}, "
-          f"batch {args.batch_size}) in {train_seconds:.1f} s")
+          f"batch {args.batch_size}) in {train_seconds:.1f} s{compile_report(step)}")
     print(f"final loss: {history['loss'][-1]:.4f}")
     verdict = "reached" if test_acc >= TARGET_ACCURACY else "MISSED"
     print(f"accuracy:   train {history['train_accuracy'][-1]:.1%}, test {test_acc:.1%} "

@@ -25,7 +25,8 @@ from sklearn.preprocessing import StandardScaler
 
 import tinygrad_np as tg
 from _common import (  # examples/_common.py
-    ExampleParser, momentum_float, positive_float, positive_int, progress, seed_int, train_epoch)
+    add_compile_option, compile_report, ExampleParser, momentum_float, positive_float,
+    positive_int, progress, seed_int, train_epoch, training_step)
 from tinygrad_np import nn
 
 N_POINTS, TEST_SIZE = 10_000, 0.3
@@ -50,6 +51,7 @@ def build_parser() -> ExampleParser:
     parser.add_argument("--batch-size", type=positive_int, default=32, help="mini-batch size")
     parser.add_argument("--seed", type=seed_int, default=0,
                         help="seeds the data, the split, the initial weights and the shuffling")
+    add_compile_option(parser)
     parser.add_argument("--quick", action="store_true",
                         help="a short run (10 epochs) for tests and smoke checks")
     return parser
@@ -159,8 +161,9 @@ def main(argv: list[str] | None = None) -> dict:
     loader = tg.data.DataLoader(Xs_train, Ys_train, batch_size=args.batch_size, shuffle=True,
                                 seed=args.seed)
     losses = []
+    train_step = training_step(model, loss_fn, optimizer, compiled=args.compile)
     for epoch in range(1, epochs + 1):
-        losses.append(train_epoch(model, loader, loss_fn, optimizer))
+        losses.append(train_epoch(train_step, loader))
         progress(epoch, epochs, train_loss=losses[-1])
 
     step(9, "Testing")
@@ -182,7 +185,8 @@ def main(argv: list[str] | None = None) -> dict:
           + ", ".join(f"{name} {e:.4f}" for name, e in zip(OUTPUTS, rmse, strict=True)))
     picture = args.out / "nine_steps.png"
     plot_results(losses, test_loss, Y_test, predicted, picture)
-    print(f"\nfinished in {time.perf_counter() - start:.1f} s; picture: {picture}")
+    print(f"\nfinished in {time.perf_counter() - start:.1f} s{compile_report(train_step)}; "
+          f"picture: {picture}")
     return {"train_loss": train_loss, "test_loss": test_loss, "test_over_train": ratio,
             "num_parameters": counted, "test_rmse": dict(zip(OUTPUTS, rmse.tolist(), strict=True)),
             "epochs": epochs, "seconds": time.perf_counter() - start, "files": [str(picture)]}

@@ -66,7 +66,7 @@ def unbroadcast(grad: Any, shape: tuple) -> Any:
 
 def sum_leading(grad: Any, lead: int) -> Any:
     """`grad` summed over its first `lead` axes (a bias's gradient: the sum over rows)."""
-    if type(grad) is not np.ndarray or grad.ndim != lead + 1 or grad.dtype.kind != "f" \
+    if not isinstance(grad, np.ndarray) or grad.ndim != lead + 1 or grad.dtype.kind != "f" \
             or not grad.shape[-1]:
         return grad.sum(axis=tuple(range(lead)))
     # NOTE: rows summed as ones @ grad, one BLAS call: 2-5x faster than grad.sum(axis=0),
@@ -354,18 +354,26 @@ def backward(tensor: Tensor, grad: Any = None, retain_graph: bool = False,
     """Accumulate d(tensor)/d(leaf) into `.grad` of every leaf that requires grad."""
     _check_differentiable(tensor, "the tensor you call backward() on")
     g = _initial_grad(tensor, grad, create_graph)
+    if grad_mode.current_mode() & grad_mode.TRACING:  # tg.compile records this backward
+        hooks = tuple(h for h in _walk_hooks if h is not _store_retained)  # retained: per node
+        grad_mode.tracer().backward(tensor, g, retain_graph, create_graph, hooks)
+        return
     grads = _walk([tensor], [g], retain_graph or create_graph, create_graph)
     for leaf, g in grads.items():
-        if not isinstance(leaf, Tensor):
-            continue
-        if create_graph:
-            leaf.grad = _own_graph_grad(g) if leaf.grad is None else leaf.grad + g
-        elif leaf.grad is None:
-            leaf.grad = make_tensor(_private_copy(g, leaf.data.dtype), None)
-        elif leaf.grad.grad_fn is None and leaf.grad.data.flags.writeable:
-            leaf.grad.data += g
-        else:
-            leaf.grad = make_tensor(leaf.grad.data + g, None)
+        if isinstance(leaf, Tensor):
+            accumulate_grad(leaf, g, create_graph)
+
+
+def accumulate_grad(leaf: Tensor, g: Any, create_graph: bool = False) -> None:
+    """Add a gradient the walk computed into `leaf.grad`, as PyTorch's AccumulateGrad."""
+    if create_graph:
+        leaf.grad = _own_graph_grad(g) if leaf.grad is None else leaf.grad + g
+    elif leaf.grad is None:
+        leaf.grad = make_tensor(_private_copy(g, leaf.data.dtype), None)
+    elif leaf.grad.grad_fn is None and leaf.grad.data.flags.writeable:
+        leaf.grad.data += g
+    else:
+        leaf.grad = make_tensor(leaf.grad.data + g, None)
 
 
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
@@ -381,6 +389,10 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         _check_differentiable(out, f"outputs[{i}]")
     for i, x in enumerate(inputs):
         _check_differentiable(x, f"inputs[{i}]")
+    if grad_mode.current_mode() & grad_mode.TRACING:
+        from tinygrad_np.compiler.tracer import CompileError
+        raise CompileError("tg.grad inside a compiled function is not supported yet; call "
+                           "loss.backward() there, or run the function without tg.compile")
     if retain_graph is None:
         retain_graph = create_graph
     root_grads = [_initial_grad(o, g, create_graph) for o, g in zip(outputs, grad_outputs)]

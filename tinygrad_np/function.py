@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_np.grad_mode import ANOMALY, GRAD_OFF, current_mode
+from tinygrad_np.grad_mode import (ANOMALY, GENERAL_PATH, GRAD_OFF, TRACING, active_tracer,
+                                   current_mode)
 from tinygrad_np.versions import next_seq
 
 ONE_INPUT = object()    # parent1 of a node with one input
@@ -52,6 +53,10 @@ class Function:
     # An elementwise op can name its forward's NumPy ufunc instead of writing `forward`
     # (`ufunc = np.add`): apply calls it directly, one Python call fewer per op (2% of W3).
     ufunc: Any = None
+    # tg.compile may record forward and backward NumPy call by call (faster replays) when
+    # they use only NumPy functions, ufuncs and array methods -- no array made with
+    # np.empty/zeros and then written into -- and no Python branch on array values.
+    traceable = False
     keeps_all = True  # keeps_output and keeps_inputs, set for each subclass
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -146,14 +151,16 @@ def apply(cls: type, *inputs: Any, **params: Any) -> "Tensor":
         parents.append(None)
     mode = current_mode()
     try:
-        if mode & ANOMALY:
+        if mode & TRACING:  # tg.compile records the op as one step of its plan
+            out = active_tracer.get().forward(cls, node, arrays, params, inputs)
+        elif mode & ANOMALY:
             with np.errstate(all="ignore"):  # NaN/inf become the anomaly error, not warnings
                 out = cls.forward(node, *arrays, **params)
         else:
             out = cls.forward(node, *arrays, **params)
     except (ValueError, TypeError, IndexError) as error:
         raise _op_error(cls, error, arrays) from error
-    if type(out) is not np.ndarray:
+    if not isinstance(out, np.ndarray):
         out = np.asarray(out)
     extra = node.to_save  # what a user Function's save_for_backward kept
     if extra:
@@ -175,11 +182,12 @@ def apply(cls: type, *inputs: Any, **params: Any) -> "Tensor":
 
 
 # NOTE: apply for one Tensor or two inputs, the traffic of every model, written out
-# without packing or loops: ~0.5 us of an op's ~2.5 us. Anomaly mode takes `apply`.
+# without packing or loops: ~0.5 us of an op's ~2.5 us. Anomaly mode and tg.compile's
+# recording take `apply`.
 def apply_unary(cls: type, a: "Tensor") -> "Tensor":
     """cls.apply(a) for a Tensor a."""
     mode = current_mode()
-    if mode & ANOMALY:
+    if mode & GENERAL_PATH:
         return apply(cls, a)
     node = _new_object(cls)
     x = a.data
@@ -195,7 +203,7 @@ def apply_unary(cls: type, a: "Tensor") -> "Tensor":
 def apply_binary(cls: type, a: Any, b: Any) -> "Tensor":
     """cls.apply(a, b) for two inputs, at least one of them a Tensor."""
     mode = current_mode()
-    if mode & ANOMALY:
+    if mode & GENERAL_PATH:
         return apply(cls, a, b)
     node = _new_object(cls)
     if isinstance(a, Tensor):
@@ -227,8 +235,8 @@ def record(node: Function, out: Any, saved: tuple, parent0: Any, parent1: Any,
 
     saved: (out, *inputs, *what save_for_backward kept); parent0/parent1: see Function.
     """
-    if type(out) is not np.ndarray:  # e.g. the NumPy scalar a ufunc gives on 0-d arrays
-        out = np.asarray(out)
+    if type(out) is not np.ndarray and not isinstance(out, np.ndarray):
+        out = np.asarray(out)  # e.g. the NumPy scalar a ufunc gives on 0-d arrays
         saved = (out,) + saved[1:]
     if not needs_grad:
         return make_tensor(out, None)

@@ -20,9 +20,28 @@ from typing import Any, Callable
 
 GRAD_OFF = 1   # mode bit: ops are not recorded (no_grad, the backward walk)
 ANOMALY = 2    # mode bit: detect_anomaly() checks every op
+TRACING = 4    # mode bit: tg.compile is recording a call (see compile/tracer.py)
+GENERAL_PATH = ANOMALY | TRACING  # modes every op takes the general apply path in
 
 _mode: contextvars.ContextVar[int] = contextvars.ContextVar("tinygrad_np_mode", default=0)
 current_mode = _mode.get  # 0: recording, no anomaly checks
+# the tg.compile recorder of this thread (a compiler.tracer.Tracer), set with the TRACING bit
+active_tracer: contextvars.ContextVar[Any] = contextvars.ContextVar("tinygrad_np_tracer",
+                                                                     default=None)
+
+
+def tracer() -> Any:
+    """The tg.compile recorder of this thread, or None."""
+    return active_tracer.get() if _mode.get() & TRACING else None
+
+
+def step_tracer() -> Any:
+    """The tg.compile recorder when a library call (optimizer.step, zero_grad, a dropout
+    draw) should become one step of its plan: recording, and not inside such a call."""
+    if not _mode.get() & TRACING:
+        return None
+    found = active_tracer.get()
+    return found if found is not None and not found.suspended else None
 
 
 def enter_mode(mode: int) -> contextvars.Token:

@@ -22,8 +22,10 @@ import numpy as np
 
 from tinygrad_np import ops
 from tinygrad_np._tensor import Tensor, where
-from tinygrad_np import versions  # nn layers (Beyond MLPs)
-from tinygrad_np._tensor import default_generator, get_default_dtype  # nn layers
+from tinygrad_np import grad_mode, versions  # nn layers (Beyond MLPs)
+from tinygrad_np._tensor import draw, get_default_dtype  # nn layers
+from tinygrad_np.grad_mode import is_grad_enabled
+from tinygrad_np.ops.conv import avg_divisor, conv_geometry, pool_geometry
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -78,14 +80,14 @@ def tanh(x: Any) -> Tensor:
     return _lift(x).tanh()
 
 
-def softmax(x: Any, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along `axis`, computed stably."""
-    return _lift(x).softmax(axis)
+def softmax(x: Any, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along `axis` (or PyTorch's `dim`), computed stably."""
+    return _lift(x).softmax(axis, dim=dim)
 
 
-def log_softmax(x: Any, axis: int = -1) -> Tensor:
-    """x - logsumexp(x) along `axis`: finite even for logits of +-1000."""
-    return _lift(x).log_softmax(axis)
+def log_softmax(x: Any, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """x - logsumexp(x) along `axis` (or `dim`): finite even for logits of +-1000."""
+    return _lift(x).log_softmax(axis, dim=dim)
 
 
 def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
@@ -269,6 +271,157 @@ def cross_entropy(input: Any, target: Any, weight: Any = None,  # noqa: A002
     return _nll(x.log_softmax(class_axis), t, every, weight, ignore_index, reduction)
 
 
+# ------------------------------------------------------ convolution and pooling
+# (primitives in tinygrad_np/ops/conv.py; `op` names the caller in error messages)
+def _batched(x: Any, n: int, op: str) -> tuple[Tensor, bool]:
+    """x as (N, C, *spatial); an unbatched (C, *spatial) input gets a batch axis of 1."""
+    x = _lift(x)
+    if x.ndim == n + 1:
+        return x.reshape((1, *x.shape)), True  # errors below then show the batch axis
+    if x.ndim != n + 2:
+        axes = {1: "L", 2: "H, W"}.get(n, "...")
+        raise ValueError(f"{op}: expected a {n + 1}-D (C, {axes}) or {n + 2}-D (N, C, {axes}) "
+                         f"input, got shape {x.shape}")
+    return x, False
+
+
+def _unbatched(out: Tensor, unbatched: bool) -> Tensor:
+    return out.reshape(out.shape[1:]) if unbatched else out
+
+
+def _conv_nd(x: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any,
+             groups: int, n: int, op: str) -> Tensor:
+    x, unbatched = _batched(x, n, op)
+    weight = _lift(weight)
+    if weight.ndim != n + 2:
+        raise ValueError(f"{op}: expected a {n + 2}-D weight (out_channels, in_channels / "
+                         f"groups, *kernel), got shape {weight.shape}")
+    if bias is not None and np.shape(bias) != (weight.shape[0],):
+        raise ValueError(f"{op}: bias of shape {np.shape(bias)} does not fit a weight of shape "
+                         f"{weight.shape}; it must be ({weight.shape[0]},)")
+    geometry = conv_geometry(x.shape, weight.shape, stride, padding, dilation, groups, op)
+    save_columns = weight.requires_grad and is_grad_enabled()
+    out = ops.Conv.apply(x, weight, bias, geometry=geometry, save_columns=save_columns)
+    return _unbatched(out, unbatched)
+
+
+def conv1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1,  # noqa: A002
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """1-D convolution (cross-correlation, as PyTorch's) of (N, C_in, L) with a weight
+    (C_out, C_in / groups, k); padding an int, a 1-tuple, 'same' or 'valid'."""
+    return _conv_nd(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
+
+
+def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1,  # noqa: A002
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """2-D convolution (cross-correlation, as PyTorch's) of (N, C_in, H, W) with a weight
+    (C_out, C_in / groups, kH, kW); stride, padding, dilation an int or a pair; padding
+    also 'same' or 'valid'.
+
+    >>> import tinygrad_np as tg
+    >>> conv2d(tg.ones(1, 1, 3, 3), tg.ones(1, 1, 2, 2)).tolist()
+    [[[[4.0, 4.0], [4.0, 4.0]]]]
+    """
+    return _conv_nd(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def _max_pool_nd(x: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+                 ceil_mode: bool, n: int, op: str) -> Tensor:
+    x, unbatched = _batched(x, n, op)
+    geometry = pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode, op)
+    return _unbatched(ops.MaxPool.apply(x, geometry=geometry), unbatched)
+
+
+def max_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
+               dilation: Any = 1, ceil_mode: bool = False) -> Tensor:
+    """The max of each window of (N, C, L); stride defaults to kernel_size, padding is -inf."""
+    return _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, 1,
+                        "max_pool1d")
+
+
+def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
+               dilation: Any = 1, ceil_mode: bool = False) -> Tensor:
+    """The max of each window of (N, C, H, W); stride defaults to kernel_size, padding is
+    -inf. Of equal maxima the first in the window (row-major) gets the gradient, as PyTorch.
+
+    >>> import numpy as np, tinygrad_np as tg
+    >>> max_pool2d(tg.tensor(np.arange(16.0).reshape(1, 1, 4, 4)), 2).tolist()
+    [[[[5.0, 7.0], [13.0, 15.0]]]]
+    """
+    return _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, 2,
+                        "max_pool2d")
+
+
+def _avg_pool_nd(x: Any, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool,
+                 count_include_pad: bool, divisor_override: Any, n: int, op: str) -> Tensor:
+    x, unbatched = _batched(x, n, op)
+    if divisor_override is not None and (not isinstance(divisor_override, (int, np.integer))
+                                         or divisor_override <= 0):
+        raise ValueError(f"{op}: divisor_override must be a positive int or None, got "
+                         f"{divisor_override!r}")
+    geometry = pool_geometry(x.shape, kernel_size, stride, padding, 1, ceil_mode, op)
+    scale = avg_divisor(geometry, count_include_pad, divisor_override, x.dtype)
+    return _unbatched(ops.AvgPool.apply(x, scale=scale, geometry=geometry), unbatched)
+
+
+def avg_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
+               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+    """The mean of each window of (N, C, L); zero padding counts unless count_include_pad
+    is False (PyTorch's rule)."""
+    return _avg_pool_nd(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                        None, 1, "avg_pool1d")
+
+
+def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
+               ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
+    """The mean of each window of (N, C, H, W); zero padding counts unless
+    count_include_pad is False (PyTorch's rule); divisor_override replaces the count."""
+    return _avg_pool_nd(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                        divisor_override, 2, "avg_pool2d")
+
+
+def _adaptive_matrix(size: int, out: int, dtype: np.dtype) -> np.ndarray:
+    """(out, size): row i averages input[floor(i*size/out) : ceil((i+1)*size/out)]."""
+    i = np.arange(out)
+    start, end = (i * size) // out, -((-(i + 1) * size) // out)
+    j = np.arange(size)
+    inside = (j >= start[:, None]) & (j < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+def _adaptive_avg_pool_nd(x: Any, output_size: Any, n: int, op: str) -> Tensor:
+    x, unbatched = _batched(x, n, op)
+    sizes = (output_size,) * n if isinstance(output_size, (int, np.integer, type(None))) \
+        else tuple(output_size)
+    if len(sizes) != n or not all(s is None or (isinstance(s, (int, np.integer)) and s >= 1)
+                                  for s in sizes):
+        raise ValueError(f"{op}: output_size must be an int >= 1 or a tuple of {n} of them "
+                         f"(None keeps that axis), got {output_size!r}")
+    sizes = tuple(x.shape[2 + i] if s is None else int(s) for i, s in enumerate(sizes))
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: needs a floating-point input, got {x.dtype}")
+    if sizes == (1,) * n:  # global average pooling
+        out = x.mean(axis=tuple(range(2, 2 + n)), keepdims=True)
+    else:  # NOTE: linear in x: A_H x A_W^T with one averaging matrix per axis
+        out = x
+        if sizes[-1] != x.shape[-1]:
+            out = ops.MatMul.apply(out, _adaptive_matrix(x.shape[-1], sizes[-1], x.dtype).T)
+        if n == 2 and sizes[0] != x.shape[2]:
+            out = ops.MatMul.apply(_adaptive_matrix(x.shape[2], sizes[0], x.dtype), out)
+    return _unbatched(out, unbatched)
+
+
+def adaptive_avg_pool1d(input: Any, output_size: Any) -> Tensor:  # noqa: A002
+    """Average pooling of (N, C, L) to output_size, PyTorch's windows
+    [floor(i L / out), ceil((i + 1) L / out))."""
+    return _adaptive_avg_pool_nd(input, output_size, 1, "adaptive_avg_pool1d")
+
+
+def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:  # noqa: A002
+    """Average pooling of (N, C, H, W) to output_size (an int, a pair, None keeps an axis),
+    with PyTorch's windows [floor(i H / out), ceil((i + 1) H / out)) per axis."""
+    return _adaptive_avg_pool_nd(input, output_size, 2, "adaptive_avg_pool2d")
 # ================================================ nn layers (Beyond MLPs)
 # Activations, dropout, embedding and normalisation. Composites where they are exact and
 # stable; ELU and softplus are primitives (expm1, log1p: see ops/activation.py).
@@ -322,7 +475,7 @@ def dropout(x: Any, p: float = 0.5, training: bool = True) -> Tensor:
         return x
     if p == 1:
         return x * np.zeros((), _float_dtype(x))
-    keep = default_generator().random(x.shape) >= p
+    keep = draw("random", x.shape) >= p
     dtype = _float_dtype(x)
     return x * (keep.astype(dtype) * np.asarray(1 / (1 - p), dtype))
 
@@ -415,11 +568,20 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any,  # noqa: A002
     if training and running_mean is not None and running_var is not None:
         mean = batch_mean.reshape(channels)
         var = batch_var.reshape(channels) * (count / (count - 1))  # unbiased
-        for stat, batch in ((running_mean, mean), (running_var, var)):
-            array = _data(stat)
-            array[...] = momentum * batch + (1 - momentum) * array
-            versions.mark_modified(array)
+        update_running((_data(running_mean), _data(running_var)), (mean, var), momentum)
     return y
+
+
+def update_running(stats: tuple, batch: tuple, momentum: float) -> None:
+    """stat = momentum * batch + (1 - momentum) * stat, in place, for each running stat
+    (inside tg.compile's recording: one step of the plan, run at every replay)."""
+    tracer = grad_mode.step_tracer()
+    if tracer is not None:
+        tracer.call(update_running, stats, batch, momentum)
+        return
+    for array, value in zip(stats, batch):
+        array[...] = momentum * value + (1 - momentum) * array
+        versions.mark_modified(array)
 
 
 _SQRT1_2 = 0.7071067811865476  # 1/sqrt(2), as PyTorch's M_SQRT1_2

@@ -14,7 +14,8 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
-from tinygrad_np import versions
+from tinygrad_np import grad_mode, versions
+from tinygrad_np.grad_mode import TRACING, current_mode
 from tinygrad_np.versions import next_seq
 from tinygrad_np._tensor import Tensor
 
@@ -206,6 +207,8 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run `forward` (and note which graph nodes it created, for `tg.viz`)."""
         start = next_seq()
+        if current_mode() & TRACING:  # tg.compile replays this only in the same train/eval mode
+            grad_mode.tracer().modules[id(self)] = (self, self.training)
         out = self.forward(*args, **kwargs)
         self.__dict__["_forward_span"] = (start, next_seq())  # stored as is: no registration
         for observer in _call_observers:
@@ -283,7 +286,7 @@ class Module:
     # ---------------------------------------------------------------- training
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's `.grad`: to None (PyTorch's default) or to zeros."""
-        reset_grads(self.parameters(), set_to_none)
+        reset_grads(list(self.parameters()), set_to_none)
 
     def train(self, mode: bool = True) -> Module:
         """Set `.training` on this module and all descendants; returns self."""
@@ -419,6 +422,11 @@ class Module:
 
 def reset_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
     """Set each tensor's `.grad` to None, or to zeros (what Module/Optimizer.zero_grad do)."""
+    if current_mode() & TRACING:  # tg.compile: a step of the plan
+        tracer = grad_mode.step_tracer()
+        if tracer is not None:
+            tracer.call(reset_grads, list(params), set_to_none)
+            return
     for p in params:
         if set_to_none or p.grad is None:
             p.grad = None

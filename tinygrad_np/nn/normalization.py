@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_np import grad_mode
 from tinygrad_np.nn import functional as F
 from tinygrad_np.nn.module import Module, Parameter
 from tinygrad_np._tensor import Tensor, get_default_dtype
@@ -98,13 +99,17 @@ class _BatchNorm(Module):
         update = self.training and self.track_running_stats
         momentum = self.momentum
         if update and momentum is None:  # a cumulative average over the batches seen
+            if grad_mode.tracer() is not None:
+                raise TypeError(f"{name}: momentum=None (a cumulative average) inside "
+                                "tg.compile would freeze the average's weight at recording; "
+                                "give a momentum, or run without tg.compile")
             momentum = 1.0 / (int(self.num_batches_tracked.data) + 1)
         y = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                          training=self.training or not self.track_running_stats,
                          momentum=0.0 if momentum is None else momentum, eps=self.eps,
                          layer=name)
         if update:  # after F.batch_norm checked everything and updated the running stats
-            self.num_batches_tracked.data += 1
+            _count_batch(self.num_batches_tracked.data)
         return y
 
     def extra_repr(self) -> str:
@@ -138,3 +143,12 @@ class BatchNorm2d(_BatchNorm):
 
     ranks = (4,)
     layout = "(N, C, H, W)"
+
+
+def _count_batch(counter: np.ndarray) -> None:
+    """counter += 1 (inside tg.compile's recording: a step of the plan)."""
+    tracer = grad_mode.step_tracer()
+    if tracer is not None:
+        tracer.call(_count_batch, counter)
+        return
+    counter += 1

@@ -20,7 +20,7 @@ times 0 would be NaN where PyTorch gives 0.
 Modules: arithmetic (+ - * / ** @, Linear), elementwise, reductions, shape
 (reshape, transpose, indexing, concatenation), losses (the fused loss nodes);
 contraction (einsum), movement (flip, roll, pad, tile, tril/triu, cumsum), indexing
-(take_along_axis, gather).
+(take_along_axis, gather); conv (convolution and pooling).
 """
 from tinygrad_np.ops.arithmetic import Add, Div, Linear, MatMul, Mul, Neg, Pow, Sub
 from tinygrad_np.ops.elementwise import (Abs, Cast, Clip, Exp, Log, Maximum, ReLU, Sigmoid,
@@ -31,6 +31,7 @@ from tinygrad_np.ops.losses import BinaryCrossEntropy, CrossEntropy
 from tinygrad_np.ops.reductions import LogSoftmax, Max, Mean, Std, Sum
 from tinygrad_np.ops.shape import (BroadcastTo, Concatenate, GetItem, Reshape, ScatterAdd,
                                    SetItem, Transpose)
+from tinygrad_np.ops.elementwise import Clone
 # nn layers (Beyond MLPs): erf and the activations that need a primitive
 from tinygrad_np.ops.activation import ELU, Softplus
 from tinygrad_np.ops.normalization import Normalize
@@ -44,12 +45,19 @@ from tinygrad_np.ops.movement import (Cumsum, Flip, Pad, Roll, Tile, Tril, Triu,
                                       torch_pad_widths, triangle_check)
 from tinygrad_np.ops.recurrent import GRUGates, LSTMCellState, LSTMHidden  # wt-rnnattn
 
+# convolution and pooling
+from tinygrad_np.ops.conv import (AvgPool, AvgPoolTranspose, Conv, ConvInputGrad,
+                                  ConvWeightGrad, MaxPool, PoolGather, PoolScatter)
+
 __all__ = [
     "Add", "Sub", "Neg", "Mul", "Div", "Pow", "MatMul", "Linear",
     "Exp", "Log", "Sqrt", "Abs", "Tanh", "Sigmoid", "ReLU", "Clip", "Maximum", "Where", "Cast",
     "Sum", "Mean", "Max", "Std", "LogSoftmax",
     "Reshape", "Transpose", "BroadcastTo", "GetItem", "ScatterAdd", "SetItem", "Concatenate",
     "BinaryCrossEntropy", "CrossEntropy",
+    "Clone",
+    "Conv", "ConvInputGrad", "ConvWeightGrad", "MaxPool", "PoolScatter", "PoolGather",
+    "AvgPool", "AvgPoolTranspose",
     "Erf", "erf_array", "ELU", "Softplus", "Normalize",
     "expand", "index_arrays", "normalize_axis", "scatter_add", "select", "stable_shift",
 ]

@@ -12,23 +12,27 @@ from tinygrad_np.ops.helpers import log, masked, select
 
 
 class Add(Function):
+    traceable = True
     numbers_as_arrays = True
     ufunc = np.add
     def backward(self, g): return g, g
 
 
 class Sub(Function):
+    traceable = True
     numbers_as_arrays = True
     ufunc = np.subtract
     def backward(self, g): return g, (None if self.parent1 is None else -g)
 
 
 class Neg(Function):
+    traceable = True
     ufunc = np.negative
     def backward(self, g): return -g
 
 
 class Mul(Function):
+    traceable = True
     numbers_as_arrays = True
     ufunc = np.multiply
 
@@ -38,6 +42,7 @@ class Mul(Function):
 
 
 class Div(Function):
+    traceable = True
     numbers_as_arrays = True
     ufunc = np.true_divide
 
@@ -84,6 +89,7 @@ def _is_transposed(x: Any) -> bool:
 
 
 class MatMul(Function):
+    traceable = True
     keeps_output = False
 
     def forward(self, a, b):
@@ -130,6 +136,7 @@ class Linear(Function):
     one array kept for backward instead of two (benchmarks W1 and W5).
     """
 
+    traceable = True
     keeps_output = False
 
     def forward(self, x, weight, bias=None):

@@ -10,28 +10,33 @@ from tinygrad_np.ops.helpers import masked
 
 
 class Exp(Function):
+    traceable = True
     keeps_inputs = False
     ufunc = np.exp
     def backward(self, g): return g * self.saved[0]
 
 
 class Log(Function):
+    traceable = True
     ufunc = np.log
     def backward(self, g): return g / self.saved[1]
 
 
 class Sqrt(Function):
+    traceable = True
     keeps_inputs = False
     ufunc = np.sqrt
     def backward(self, g): return g / (2 * self.saved[0])
 
 
 class Abs(Function):
+    traceable = True
     ufunc = np.abs
     def backward(self, g): return g * np.sign(array_of(self.saved[1]))
 
 
 class Tanh(Function):
+    traceable = True
     keeps_inputs = False
     ufunc = np.tanh
 
@@ -41,6 +46,7 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
+    traceable = True
     keeps_inputs = False
 
     def forward(self, a):
@@ -55,6 +61,7 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
+    traceable = True
     keeps_inputs = False
     def forward(self, a): return np.maximum(a, number_array(0, a))
 
@@ -82,6 +89,7 @@ class Maximum(Function):
     """Elementwise max; at ties each side gets half the gradient, and where an operand
     is NaN both get all of it (PyTorch's rule: a side gets nothing only where it is smaller)."""
 
+    traceable = True
     def forward(self, a, b): return np.maximum(a, b)
 
     def backward(self, g):
@@ -95,6 +103,7 @@ class Maximum(Function):
 
 
 class Where(Function):
+    traceable = True
     def forward(self, a, b, condition):
         self.condition = condition
         return np.where(condition, a, b)
@@ -108,6 +117,15 @@ class Where(Function):
 class Cast(Function):
     def forward(self, a, dtype): return a.astype(dtype)
     def backward(self, g): return g.astype(self.saved[1].dtype)
+
+
+class Clone(Function):
+    """A copy that stays in the graph: PyTorch's clone()."""
+
+    keeps_output = keeps_inputs = False
+
+    def forward(self, a): return a.copy()
+    def backward(self, g): return g
 
 
 # --- v2: sin cos log1p expm1 square

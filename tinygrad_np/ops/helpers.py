@@ -8,6 +8,7 @@ import numpy as np
 
 from tinygrad_np._tensor import Tensor
 from tinygrad_np.function import number_array
+from tinygrad_np.grad_mode import TRACING, current_mode, step_tracer
 
 
 def log(x: Any) -> Any:
@@ -39,8 +40,13 @@ def masked(g: Any, keep: Any) -> Any:
     if isinstance(g, Tensor):
         from tinygrad_np.ops.elementwise import Where
         return Where.apply(g, zero(g), condition=keep)
+    if current_mode() & TRACING:  # tg.compile: one step, so the NaN test stays a test
+        tracer = step_tracer()
+        if tracer is not None:
+            return tracer.call_value(masked, g, keep)
     product = g * keep
-    if math.isnan(np.vdot(product, product)):
+    flat = product.ravel(order="K")  # a view also of a transposed or channels-last product
+    if math.isnan(np.vdot(flat, flat)):
         return np.where(keep, g, zero(g))
     return product
 

@@ -55,6 +55,7 @@ class CrossEntropy(Function):
     derivative is (softmax(x) - onehot(t)) * g / N, as PyTorch's fused kernels have it.
     """
 
+    traceable = True
     def forward(self, x: np.ndarray, t: np.ndarray, mean: bool) -> np.ndarray:
         self.mean = mean
         self.shift = stable_shift(x, 1)

@@ -70,6 +70,7 @@ class LogSoftmax(Function):
     The derivative reads only the output: g - softmax * sum(g), softmax = exp(out).
     """
 
+    traceable = True
     keeps_inputs = False
 
     def forward(self, a, axis):

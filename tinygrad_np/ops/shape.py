@@ -9,11 +9,13 @@ from tinygrad_np.ops.helpers import masked, scatter_add
 
 
 class Reshape(Function):
+    traceable = True
     def forward(self, a, shape): return a.reshape(shape)
     def backward(self, g): return g.reshape(self.saved[1].shape)
 
 
 class Transpose(Function):
+    traceable = True
     def forward(self, a, axes):
         self.axes = axes
         return a.transpose(axes)

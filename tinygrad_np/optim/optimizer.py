@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from tinygrad_np.grad_mode import enable_grad
+from tinygrad_np.grad_mode import TRACING, current_mode, enable_grad, step_tracer
 from tinygrad_np.versions import mark_modified
 from tinygrad_np.nn.module import reset_grads
 from tinygrad_np._tensor import Tensor
@@ -111,6 +111,13 @@ class Optimizer:
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns closure() if given."""
+        if current_mode() & TRACING:  # tg.compile: one step of the plan, run at each replay
+            tracer = step_tracer()
+            if tracer is not None:
+                if closure is not None:
+                    raise TypeError("optimizer.step(closure) inside tg.compile: call the "
+                                    "closure's body in the step instead")
+                return tracer.call(self.step)
         loss = None
         if closure is not None:
             with enable_grad():

@@ -39,6 +39,8 @@ class ModuleEntry:
         m = self.module
         if hasattr(m, "in_features") and hasattr(m, "out_features"):
             kind += f"({m.in_features}→{m.out_features})"
+        elif hasattr(m, "in_channels") and hasattr(m, "kernel_size"):  # Conv2d(1→16, 3x3)
+            kind += f"({m.in_channels}→{m.out_channels}, {'x'.join(map(str, m.kernel_size))})"
         else:
             extra = m.extra_repr() if hasattr(m, "extra_repr") else ""
             kind += f"({extra})" if extra and len(extra) <= 24 else ""
