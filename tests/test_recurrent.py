@@ -472,3 +472,34 @@ def test_inside_a_model_the_layer_is_one_box_and_its_steps_one_level_deeper():
         "head: Linear(16→2)", "layer 0", "layer 0 reverse", "output"]
     steps = parse(tg.viz.draw_graph(loss, [model, {"x": x}], collapse=3).source)
     assert len(steps.of_class("module")) == 2 * (32 + 1) + 2  # steps, weights, output, head
+
+
+# ------------------------------------------------------------------ ONNX export
+class _FlatLSTM(nn.Module):
+    def __init__(self, lstm: nn.LSTM) -> None:
+        super().__init__()
+        self.lstm = lstm
+
+    def forward(self, x):
+        out, (h, c) = self.lstm(x)
+        return out, h, c
+
+
+@pytest.mark.parametrize("kind", ["GRU", "LSTM"])
+def test_onnx_export_gives_our_outputs(kind, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    tg.manual_seed(0)
+    layer = getattr(nn, kind)(3, 4, num_layers=2, bidirectional=True)
+    if kind == "LSTM":  # export takes a Tensor or a flat tuple of them
+        layer = _FlatLSTM(layer)
+    x = np.random.default_rng(0).standard_normal((5, 2, 3)).astype(np.float32)
+    path = tmp_path / "rnn.onnx"
+    tg.onnx.export(layer, tg.tensor(x), path)
+    onnx.checker.check_model(str(path), full_check=True)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    ours = layer(x)
+    theirs = session.run(None, {session.get_inputs()[0].name: x})
+    assert len(theirs) == len(ours)
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(t, o.data, rtol=1e-5, atol=1e-5)

@@ -392,3 +392,44 @@ EMITTERS: dict[type, Callable[[Op], str]] = {
     ops.Cumsum: cumsum, ops.Roll: roll, ops.Einsum: einsum,
     ops.Conv: conv, ops.MaxPool: max_pool, ops.AvgPool: avg_pool,
 }
+
+
+# --------------------------------------------------------------- the recurrent gates (wt-rnnattn)
+def _cols(op: Op, x: str, start: int, stop: int) -> str:
+    """x[..., start:stop]."""
+    return op.emit("Slice", [x, op.ints([start]), op.ints([stop]), op.ints([-1])])
+
+
+def gru_gates(op: Op) -> str:
+    """h' = n + z * (h - n), r, z = sigmoid(gi_rz + gh_rz), n = tanh(gi_n + r * gh_n)."""
+    gi, gh, h = op.inputs
+    n_hidden = op.in_shapes[2][-1]
+    rz = op.emit("Sigmoid", [op.emit("Add", [_cols(op, gi, 0, 2 * n_hidden),
+                                             _cols(op, gh, 0, 2 * n_hidden)])])
+    r_gh = op.emit("Mul", [_cols(op, rz, 0, n_hidden), _cols(op, gh, 2 * n_hidden, 3 * n_hidden)])
+    n = op.emit("Tanh", [op.emit("Add", [_cols(op, gi, 2 * n_hidden, 3 * n_hidden), r_gh])])
+    z = _cols(op, rz, n_hidden, 2 * n_hidden)
+    return op.emit("Add", [n, op.emit("Mul", [z, op.emit("Sub", [h, n])])])
+
+
+def lstm_cell_state(op: Op) -> str:
+    """c' = sigmoid(f) * c + sigmoid(i) * tanh(g) from the gates [i | f | g | o]."""
+    gates, c = op.inputs
+    n_hidden = op.in_shapes[1][-1]
+    i, f = (op.emit("Sigmoid", [_cols(op, gates, k * n_hidden, (k + 1) * n_hidden)])
+            for k in (0, 1))
+    g = op.emit("Tanh", [_cols(op, gates, 2 * n_hidden, 3 * n_hidden)])
+    return op.emit("Add", [op.emit("Mul", [f, c]), op.emit("Mul", [i, g])])
+
+
+def lstm_hidden(op: Op) -> str:
+    """h' = sigmoid(o) * tanh(c')."""
+    gates, c = op.inputs
+    n_hidden = op.in_shapes[1][-1]
+    o = op.emit("Sigmoid", [_cols(op, gates, 3 * n_hidden, 4 * n_hidden)])
+    return op.emit("Mul", [o, op.emit("Tanh", [c])])
+
+
+EMITTERS.update({ops.GRUGates: gru_gates, ops.LSTMCellState: lstm_cell_state,
+                 ops.LSTMHidden: lstm_hidden})
+# --------------------------------------------------------------- end wt-rnnattn
