@@ -39,6 +39,8 @@ def tiny_results(fw: Any, dtype: str) -> dict:
         y, dx = fw.chain(chain_input(elements, SEED + 3, dtype), iterations)()
         results["chain"] = {"y": np.asarray(y, np.float64).tolist(),
                             "dx": np.asarray(dx, np.float64).tolist()}
+    if "cnn" in fw.KINDS:  # W7
+        results["cnn"] = tiny_cnn(fw, dtype)
     return results
 
 
@@ -63,3 +65,45 @@ def compare(reference: dict, got: dict, dtype: str) -> list[str]:
                     problems.append(f"{case}/{quantity}[{i}]: off by {err:.3g}x the tolerance "
                                     f"(max |diff| {np.max(np.abs(a - r)):.3g}, {dtype})")
     return problems
+
+
+# --- W7: the CNN case, two SGD steps like the MLP cases
+def tiny_cnn(fw: Any, dtype: np.dtype) -> dict:
+    from bench_data import TINY_CNN, cnn_data, init_cnn
+    x, y = cnn_data(TINY_CNN, SEED + 4, dtype)
+    trainer = fw.cnn(TINY_CNN, init_cnn(TINY_CNN, SEED + 5, dtype), x, y, 10 * LR)
+    case: dict[str, Any] = {"loss": []}
+    for step in (1, 2):
+        case["loss"].append(trainer.step())
+        case[f"grads{step}"] = [np.asarray(g, np.float64).tolist() for g in trainer.grads()]
+    case["params"] = [np.asarray(p, np.float64).tolist() for p in trainer.params()]
+    return case
+
+
+# --- W8, W9: the recurrent and attention cases (branch wt-rnnattn) ------------------------
+def sequence_trainer(fw: Any, kind: str, sizes: tuple, batch: int, seed: int,
+                     dtype: np.dtype, lr: float) -> Any:
+    """fw's trainer for a W8 ("gru") or W9 ("encoder") case built from bench_data's arrays."""
+    from bench_data import sequence_case
+    weights, x, y = sequence_case(kind, sizes, batch, seed, dtype)
+    if kind == "gru":
+        return fw.gru(weights, x, y, lr)
+    return fw.encoder(weights, x, y, lr, heads=sizes[1])
+
+
+def tiny_sequence_results(fw: Any, dtype: str) -> dict:
+    """Losses, gradients and weights after two SGD steps of the tiny GRU and encoder cases."""
+    from bench_data import TINY_SEQUENCE
+    results: dict[str, Any] = {}
+    for kind, (sizes, batch) in TINY_SEQUENCE.items():
+        if kind not in fw.KINDS:
+            continue
+        trainer = sequence_trainer(fw, kind, sizes, batch, SEED + 4, np.dtype(dtype), 10 * LR)
+        case: dict[str, Any] = {"loss": []}
+        for step in (1, 2):
+            case["loss"].append(trainer.step())
+            case[f"grads{step}"] = [np.asarray(g, np.float64).tolist() for g in trainer.grads()]
+        case["params"] = [np.asarray(p, np.float64).tolist() for p in trainer.params()]
+        results[kind] = case
+    return results
+# --- end W8, W9 ---------------------------------------------------------------------------

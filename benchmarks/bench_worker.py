@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 
 from bench_data import LR, SEED, WORKLOADS, chain_input, init_weights, mlp_data
+from bench_data import SEQUENCE_KINDS  # W8, W9 (branch wt-rnnattn)
 
 FRAMEWORKS = ("numpy", "tinygrad_np", "pytorch", "mygrad", "autograd", "micrograd")
 # compiled steps (issue 15): their first call (the recording, jax's tracing and XLA
@@ -96,9 +97,21 @@ def run(framework: str, workload: str, quick: bool, steps: int | None) -> dict:
         from bench_check import tiny_results
         result["env"] = describe()
         result["results"] = {d: tiny_results(fw, d) for d in ("float64", "float32")}
+        # --- W8, W9 (branch wt-rnnattn)
+        from bench_check import tiny_sequence_results
+        for d in ("float64", "float32"):
+            result["results"][d].update(tiny_sequence_results(fw, d))
+        # --- end W8, W9
         return result
     w = WORKLOADS[workload]
     f32 = np.dtype(np.float32)
+    # --- W8, W9: a recurrent and an attention training step (branch wt-rnnattn)
+    if w.kind in SEQUENCE_KINDS:
+        from bench_check import sequence_trainer
+        trainer = sequence_trainer(fw, w.kind, w.sizes, w.rows, SEED, f32, LR)
+        result.update(time_per_call(trainer.step, quick))
+        return result
+    # --- end W8, W9
     if w.kind == "chain":
         elements, iterations = w.sizes
         x0 = chain_input(elements, SEED, f32)
@@ -116,6 +129,15 @@ def run(framework: str, workload: str, quick: bool, steps: int | None) -> dict:
                 result["compile_seconds"] = time.perf_counter() - t0
             result.update(time_per_call(run_chain, quick))
             result["us_per_op"] = result["seconds"] / (3 * iterations) * 1e6
+        return result
+    if w.kind == "cnn":  # W7: time per step, and the whole process's peak memory
+        from bench_data import cnn_data, cnn_spec, init_cnn
+        spec = cnn_spec(w)
+        x, y = cnn_data(spec, SEED, f32)
+        trainer = fw.cnn(spec, init_cnn(spec, SEED, f32), x, y, LR)
+        result.update(time_per_call(trainer.step, quick))
+        result["peak_rss_mib"] = peak_rss_mib()
+        result["rss_end_mib"] = rss_mib()
         return result
     x, y = mlp_data(w.loss, w.sizes, w.rows, SEED, f32)
     trainer = fw.mlp(init_weights(w.sizes, SEED, f32), x, y, w.loss, LR)

@@ -41,12 +41,33 @@ TARGETS = {"W1": ("ratio", 1.20), "W2": ("ratio", 1.10), "W3": ("ratio", 2.5),
            "W4 time": ("abs", 0.3), "W4 peak": ("abs", 120), "W5": ("ratio", 2.0),
            "W6": ("abs", 5)}
 TIMEOUT = 300  # seconds for one measurement
+# --- W8, W9 (branch wt-rnnattn): every framework but micrograd (scalars); the targets are
+# ratios to PyTorch eager (its fused GRU and attention kernels are the reference there)
+SUPPORTS["micrograd"] -= {"W8", "W9"}
+PYTORCH_TARGETS = {"W8": 2.0, "W9": 2.0}
+
+
+def pytorch_status(table: dict, w: str) -> str:
+    """'<= 2.0x PyTorch met (1.43x)': tinygrad_np's best time over PyTorch's."""
+    cells = table.get(w, {})
+    mine, theirs = (cells.get(f, {}).get("seconds") for f in ("tinygrad_np", "pytorch"))
+    limit = PYTORCH_TARGETS[w]
+    if not mine or not theirs:
+        return f"<= {limit}x PyTorch: n/a"
+    ratio = mine / theirs
+    return f"<= {limit}x PyTorch {'met' if ratio <= limit else 'MISSED'} ({ratio:.2f}x)"
+# --- end W8, W9
+# --- W7: HIPS autograd has no convolution; tinygrad_np's W7 target is against PyTorch eager
+SUPPORTS["autograd"].discard("W7")
+W7_TARGET_VS_PYTORCH = 1.5
 
 # compiled steps (issue 15): tinygrad_np's step under tg.compile, and JAX (jax.jit of
 # the whole step) as its peer; their targets are ratios to NumPy by hand
 LABELS.update({"tinygrad_np_compiled": "tinygrad_np (compiled)", "jax": "jax.jit"})
 COMPILED_TARGETS = {"W1": 0.70, "W2": 0.95, "W5": 0.55}
 NO_PEERS_NEEDED = ("numpy", "tinygrad_np", "tinygrad_np_compiled")
+for _fw in ("tinygrad_np_compiled", "jax"):  # the MLPs and the chain (W1-W6)
+    SUPPORTS[_fw] &= {"W1", "W2", "W3", "W4", "W5", "W6"}
 
 
 def compiled_status(table: dict, w: str) -> str:
@@ -251,6 +272,13 @@ def markdown(table: dict, frameworks: list[str], meta: dict) -> str:
         elif w == "W6":
             row(title, "MiB", "growth_mib", w, "W6", ratio=False, digits=2)
             row("W6 RSS after 100 steps", "MiB", "rss_100_mib", w, None, ratio=False)
+        elif w in PYTORCH_TARGETS:  # W8, W9 (branch wt-rnnattn): the target is against PyTorch
+            row(title, "ms/step", "seconds", w, None, scale=1e3)
+            lines[-1] = lines[-1][:-2] + f"{pytorch_status(table, w)} |"
+        elif w == "W7":
+            row(title, "ms/step", "seconds", w, None, scale=1e3)
+            lines[-1] = lines[-1].rsplit("|", 2)[0] + f"| {w7_status(table)} |"
+            row("W7 peak RSS (whole process)", "MiB", "peak_rss_mib", w, None, ratio=False)
         compiled = compile_row(table, frameworks, w)
         if compiled:
             lines.append(compiled)
@@ -348,6 +376,20 @@ def main() -> None:
     (out / f"{stem}.json").write_text(json.dumps(
         {"meta": meta, "env": envs, "table": table, "runs": runs}, indent=1))
     print(f"wrote {out / stem}.md and .json")
+
+
+def w7_status(table: dict) -> str:
+    """tinygrad_np's W7 time against PyTorch eager's (its target) and MyGrad's."""
+    cells = table.get("W7", {})
+    ours = cells.get("tinygrad_np", {}).get("seconds")
+    torch = cells.get("pytorch", {}).get("seconds")
+    if not ours or not torch:
+        return "n/a"
+    ratio = ours / torch
+    text = (f"<= {W7_TARGET_VS_PYTORCH}x PyTorch "
+            f"{'met' if ratio <= W7_TARGET_VS_PYTORCH else 'MISSED'} ({ratio:.2f}x)")
+    mygrad = cells.get("mygrad", {}).get("seconds")
+    return text + (f", {ours / mygrad:.2f}x MyGrad" if mygrad else "")
 
 
 def versions(runs: dict) -> dict:

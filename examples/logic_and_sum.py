@@ -30,7 +30,7 @@ from sklearn.model_selection import train_test_split
 
 import tinygrad_np as tg
 from _common import (  # examples/_common.py
-    add_compile_option, ExampleParser, positive_float, positive_int, progress,
+    add_compile_option, compile_report, ExampleParser, positive_float, positive_int, progress,
     seed_int, train_epoch, training_step)
 from tinygrad_np import nn
 
@@ -201,7 +201,8 @@ def main(argv: list[str] | None = None) -> dict:
           "training)")
     print(f"The tutorial's sigmoid output could never exceed 1, yet {above_one:.0%} of the targets "
           f"a + b do: even a perfect network of that shape has test MSE >= {sigmoid_floor:.4f}.")
-    print(f"\nfinished in {time.perf_counter() - start:.1f} s; pictures: {gates}, {summed}")
+    print(f"\nfinished in {time.perf_counter() - start:.1f} s{compile_report(step)}; "
+          f"pictures: {gates}, {summed}")
     return {"or_correct": or_correct, "or_outputs": or_out.tolist(),
             "xor_single_layer_correct": xor_single_correct,
             "xor_hidden_layer_correct": xor_hidden_correct,

@@ -25,7 +25,7 @@ from sklearn.preprocessing import StandardScaler
 
 import tinygrad_np as tg
 from _common import (  # examples/_common.py
-    add_compile_option, ExampleParser, momentum_float, positive_float,
+    add_compile_option, compile_report, ExampleParser, momentum_float, positive_float,
     positive_int, progress, seed_int, train_epoch, training_step)
 from tinygrad_np import nn
 
@@ -185,7 +185,8 @@ def main(argv: list[str] | None = None) -> dict:
           + ", ".join(f"{name} {e:.4f}" for name, e in zip(OUTPUTS, rmse, strict=True)))
     picture = args.out / "nine_steps.png"
     plot_results(losses, test_loss, Y_test, predicted, picture)
-    print(f"\nfinished in {time.perf_counter() - start:.1f} s; picture: {picture}")
+    print(f"\nfinished in {time.perf_counter() - start:.1f} s{compile_report(train_step)}; "
+          f"picture: {picture}")
     return {"train_loss": train_loss, "test_loss": test_loss, "test_over_train": ratio,
             "num_parameters": counted, "test_rmse": dict(zip(OUTPUTS, rmse.tolist(), strict=True)),
             "epochs": epochs, "seconds": time.perf_counter() - start, "files": [str(picture)]}

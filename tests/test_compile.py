@@ -228,6 +228,12 @@ def test_plan_source_is_readable():
     assert source.startswith("def replay(") and "MatMul forward: np.matmul" in source
 
 
+def test_docstring_example_runs():
+    import doctest
+
+    from tinygrad_np import compiler
+    failures, tried = doctest.testmod(compiler, verbose=False)
+    assert tried > 0 and failures == 0
 # ---- tg.compile: returned values and replay hazards (benchmarks branch)
 def test_grad_of_a_leaf_made_inside_is_each_calls_own():
     def f(x0):

@@ -21,6 +21,8 @@ import tinygrad_np as tg
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 NAMES = ("moons", "logic_and_sum", "nine_steps", "digits", "graph", "scipy_optimize")
+NAMES += ("char_lm",)  # branch wt-rnnattn
+NAMES += ("cnn_digits",)  # Beyond MLPs: conv layers
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -114,6 +116,26 @@ def test_digits(tmp_path: Path) -> None:
     result = run_quick("digits", tmp_path)
     assert result["test_accuracy"] >= 0.97
     assert_pictures(result, tmp_path, expected=3)
+
+
+# --- char_lm (branch wt-rnnattn)
+@pytest.mark.parametrize("model", ["gru", "lstm", "transformer"])
+def test_char_lm(model: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    result = load_example("char_lm").main(["--quick", "--model", model, "--out", str(tmp_path)])
+    # 25 steps learn the letter frequencies; the full-size runs beat the bigram (README)
+    assert result["bigram_bits"] < result["valid_bits"] < result["uniform_bits"] - 1
+    assert all(np.isfinite(result["history"]["valid_bits"]))
+    assert all(text.startswith("The ") for text in result["samples"].values())
+    assert_pictures(result, tmp_path, expected=2 if model == "transformer" else 1)
+    assert "bits/char" in capsys.readouterr().out
+# --- end char_lm
+
+
+def test_cnn_digits(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    result = run_quick("cnn_digits", tmp_path)
+    assert result["test_accuracy"] >= 0.95  # 3 epochs; the full 30 reach >= 98.5%
+    assert_pictures(result, tmp_path, expected=2)
+    assert "Conv2d(1, 16, kernel_size=(3, 3)" in capsys.readouterr().out
 
 
 def test_scipy_optimize(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -305,3 +327,20 @@ def longest_blank_band(image: np.ndarray) -> float:
         run = run + 1 if row else 0
         longest = max(longest, run)
     return longest / len(blank)
+
+
+@pytest.mark.parametrize("name", ["moons", "digits", "cnn_digits", "logic_and_sum",
+                                  "nine_steps"])
+def test_compile_gives_the_eager_results(name: str, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture) -> None:
+    """--compile trains to the same numbers as eager mode (the same seeds, 2 epochs)."""
+    example = load_example(name)
+    args = ["--epochs", "2", "--out", str(tmp_path)]
+    eager = example.main(args)
+    compiled = example.main(args + ["--compile"])
+    assert "tg.compile:" in capsys.readouterr().out
+    numbers = [key for key, value in eager.items() if isinstance(value, float)
+               and key != "seconds"]
+    assert numbers
+    for key in numbers:
+        assert compiled[key] == pytest.approx(eager[key], rel=1e-6), key

@@ -150,6 +150,38 @@ def np_logsumexp(a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.
     return np.log(np.sum(np.exp(a), axis=axis, keepdims=keepdims))
 
 
+# ----------------------------------------- cases of the PyTorch-named ops
+def dim_keepdim(s: tuple) -> st.SearchStrategy:
+    return st.fixed_dictionaries({"dim": st.integers(-len(s), len(s) - 1),
+                                  "keepdim": st.booleans()})
+
+
+def mask_and_value_cases() -> st.SearchStrategy:
+    """An input, a 0-d value, and a bool mask that broadcasts to the input's shape (its
+    last axes, some of them 1)."""
+    def mask_shapes(s: tuple) -> st.SearchStrategy:
+        return st.tuples(st.integers(0, len(s)), st.lists(st.booleans(), min_size=len(s),
+                                                          max_size=len(s))).map(
+            lambda c: tuple(n if keep else 1 for n, keep in zip(s, c[1]))[c[0]:])
+    return shapes(max_side=MAX_SIDE).flatmap(lambda s: st.tuples(
+        st.just((s, ())), st.fixed_dictionaries({"mask": hnp.arrays(np.bool_, mask_shapes(s))})))
+
+
+def split_cases(s: tuple) -> st.SearchStrategy:
+    return st.fixed_dictionaries({"size": st.integers(1, MAX_SIDE + 1),
+                                  "dim": st.integers(-len(s), len(s) - 1)})
+
+
+def np_split_by_size(a: np.ndarray, size: int, dim: int) -> list:
+    """torch.split(a, size, dim) with NumPy: pieces of `size`, the last one shorter."""
+    return np.split(a, range(size, a.shape[dim], size), axis=dim)
+
+
+def weighted_pieces(pieces: Any, dim: int, join: Callable) -> Any:
+    """The pieces joined back, the i-th times i + 1 (so each piece's gradient differs)."""
+    return join([p * (i + 1) for i, p in enumerate(pieces)], axis=dim)
+
+
 # ------------------------------------------------------------------ the table
 @dataclass(frozen=True)
 class Op:
@@ -227,7 +259,7 @@ OPS = [
        with_params(shapes(1, 3, 1, MAX_SIDE), one_axis)),
     Op("reshape", lambda a, shape: a.reshape(*shape), np.reshape,
        with_params(shapes(max_side=MAX_SIDE), reshape_targets)),
-    Op("transpose", lambda a, axes: a.transpose(*axes), np.transpose,
+    Op("transpose", lambda a, axes: a.transpose(axes), np.transpose,
        with_params(shapes(max_side=MAX_SIDE),
                    lambda s: st.fixed_dictionaries({"axes": signed_permutations(len(s))}))),
     _unary("transpose_reversed", lambda a: a.transpose(), np.transpose),
@@ -254,6 +286,18 @@ OPS = [
     Op("stack", lambda a, b, c, axis: tg.stack([a, b, c], axis=axis),
        lambda a, b, c, axis: np.stack([a, b, c], axis=axis), stack_shapes(),
        ("real", "real", "real")),
+    # PyTorch-named ops with logic of their own (tests/test_pytorch_spellings.py compares
+    # the others -- amin, min(dim=), transpose(d0, d1), flatten, chunk -- with NumPy's names)
+    _reduction("amax", "distinct"),
+    Op("max_dim", lambda a, dim, keepdim: a.max(dim=dim, keepdim=keepdim).values,
+       lambda a, dim, keepdim: np.max(a, axis=dim, keepdims=keepdim),
+       with_params(shapes(1, 3, 1, MAX_SIDE), dim_keepdim), ("distinct",)),
+    _unary("clone", lambda a: a.clone(), np.copy),
+    Op("masked_fill_tensor_value", lambda a, v, mask: a.masked_fill(mask, v),
+       lambda a, v, mask: np.where(mask, v, a), mask_and_value_cases(), ("real", "real")),
+    Op("split", lambda a, size, dim: weighted_pieces(a.split(size, dim), dim, tg.concatenate),
+       lambda a, size, dim: weighted_pieces(np_split_by_size(a, size, dim), dim, np.concatenate),
+       with_params(shapes(1, 3, 1, MAX_SIDE), split_cases)),
     # nn layers (Beyond MLPs): erf and the activation primitives
     _unary("erf", lambda a: a.erf(), lambda a: np.asarray(np.vectorize(math.erf)(a), a.dtype)),
     _unary("elu", lambda a: tg.nn.functional.elu(a, 1.5),
@@ -434,6 +478,120 @@ OPS += [
        with_params(shapes(max_side=MAX_SIDE), tile_reps)),
     Op("repeat", lambda a, reps: a.repeat(*reps), np.tile,
        with_params(shapes(max_side=MAX_SIDE), repeat_reps)),
+]
+# --- the fused gates of the recurrent cells (branch wt-rnnattn)
+def _np_sigmoid(a: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-a))
+
+
+def _np_gru(gi: np.ndarray, gh: np.ndarray, h: np.ndarray) -> np.ndarray:
+    (i_r, i_z, i_n), (h_r, h_z, h_n) = np.split(gi, 3, -1), np.split(gh, 3, -1)
+    r, z = _np_sigmoid(i_r + h_r), _np_sigmoid(i_z + h_z)
+    n = np.tanh(i_n + r * h_n)
+    return (1 - z) * n + z * h
+
+
+def _np_lstm_c(gates: np.ndarray, c: np.ndarray) -> np.ndarray:
+    i, f, g, _ = np.split(gates, 4, -1)
+    return _np_sigmoid(f) * c + _np_sigmoid(i) * np.tanh(g)
+
+
+def gate_shapes(gates: int, with_projection_pair: bool) -> st.SearchStrategy:
+    """Pre-activations (batch..., gates * H) (twice for the GRU) and a state (batch..., H)."""
+    def build(batch: tuple, hidden: int) -> tuple:
+        wide = batch + (gates * hidden,)
+        return ((wide, wide) if with_projection_pair else (wide,)) + (batch + (hidden,),), {}
+    return st.builds(build, shapes(0, 2, 1, MAX_SIDE), st.integers(1, MAX_SIDE))
+
+
+OPS += [
+    Op("gru_gates", lambda gi, gh, h: tg.ops.GRUGates.apply(gi, gh, h), _np_gru,
+       gate_shapes(3, True), ("real", "real", "real")),
+    Op("lstm_cell_state", lambda g, c: tg.ops.LSTMCellState.apply(g, c), _np_lstm_c,
+       gate_shapes(4, False), ("real", "real")),
+    Op("lstm_hidden", lambda g, c: tg.ops.LSTMHidden.apply(g, c),
+       lambda g, c: _np_sigmoid(np.split(g, 4, -1)[3]) * np.tanh(c), gate_shapes(4, False),
+       ("real", "real")),
+]
+# --- end wt-rnnattn
+
+# --- conv/pool: the primitives at small sizes (tests/test_conv.py has every option)
+def _pairs(v: Any, nd: int) -> tuple:
+    return (v,) * nd if isinstance(v, int) else tuple(v)
+
+
+def _windows(a: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple) -> np.ndarray:
+    """(N, C, *out, *kernel): the windows of an already padded a, by sliding_window_view."""
+    nd = len(kernel)
+    extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    view = np.lib.stride_tricks.sliding_window_view(a, extent, axis=tuple(range(2, 2 + nd)))
+    return view[(slice(None),) * 2 + tuple(slice(None, None, s) for s in stride)
+                + tuple(slice(None, None, d) for d in dilation)]
+
+
+def np_conv(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: Any, padding: int,
+            dilation: Any, groups: int) -> np.ndarray:
+    nd = w.ndim - 2
+    xp = np.pad(x, ((0, 0), (0, 0)) + ((padding, padding),) * nd)
+    win = _windows(xp, w.shape[2:], _pairs(stride, nd), _pairs(dilation, nd))
+    win = win.reshape(x.shape[0], groups, x.shape[1] // groups, *win.shape[2:])
+    wg = w.reshape(groups, w.shape[0] // groups, *w.shape[1:])
+    out, kern = "hi"[:nd], "jk"[:nd]
+    y = np.einsum(f"ngc{out}{kern},goc{kern}->ngo{out}", win, wg)
+    return y.reshape(x.shape[0], w.shape[0], *y.shape[3:]) + b.reshape(-1, *(1,) * nd)
+
+
+def conv_shapes(nd: int) -> st.SearchStrategy:
+    """x, weight, bias of a small convolution with its stride, padding, dilation, groups."""
+    @st.composite
+    def build(draw: Any) -> tuple:
+        groups = draw(st.sampled_from([1, 2]))
+        c_in, c_out = (groups * draw(st.integers(1, 2)) for _ in range(2))
+        kernel = draw(st.tuples(*[st.integers(1, 3)] * nd))
+        stride = draw(st.integers(1, 2) | st.tuples(*[st.integers(1, 2)] * nd))
+        dilation = draw(st.integers(1, 2) | st.tuples(*[st.integers(1, 2)] * nd))
+        padding = draw(st.integers(0, 1))
+        spatial = tuple(max(1, d * (k - 1) + 1 - 2 * padding) + draw(st.integers(0, 2))
+                        for k, d in zip(kernel, _pairs(dilation, nd)))
+        shapes_ = ((draw(st.integers(1, 2)), c_in, *spatial), (c_out, c_in // groups, *kernel),
+                   (c_out,))
+        return shapes_, {"stride": stride, "padding": padding, "dilation": dilation,
+                         "groups": groups}
+    return build()
+
+
+def pool_shapes() -> st.SearchStrategy:
+    """A small (N, C, H, W) input with a pooling kernel, stride and padding (<= half)."""
+    @st.composite
+    def build(draw: Any) -> tuple:
+        kernel = draw(st.tuples(st.integers(1, 3), st.integers(1, 3)))
+        stride = draw(st.none() | st.integers(1, 2))
+        padding = draw(st.integers(0, min(kernel) // 2))
+        spatial = tuple(k + draw(st.integers(0, 2)) for k in kernel)
+        x = (draw(st.integers(1, 2)), draw(st.integers(1, 2)), *spatial)
+        return (x,), {"kernel_size": kernel, "stride": stride, "padding": padding}
+    return build()
+
+
+def np_pool(x: np.ndarray, kernel_size: tuple, stride: Any, padding: int, reduce: Callable,
+            fill: float) -> np.ndarray:
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)),
+                constant_values=fill)
+    win = _windows(xp, kernel_size, _pairs(kernel_size if stride is None else stride, 2),
+                   (1, 1))
+    return reduce(win, axis=(-2, -1))
+
+
+OPS += [
+    Op("conv1d", lambda x, w, b, **kw: tg.nn.functional.conv1d(x, w, b, **kw), np_conv,
+       conv_shapes(1), ("real", "real", "real")),
+    Op("conv2d", lambda x, w, b, **kw: tg.nn.functional.conv2d(x, w, b, **kw), np_conv,
+       conv_shapes(2), ("real", "real", "real")),
+    Op("max_pool2d", lambda x, **kw: tg.nn.functional.max_pool2d(x, **kw),
+       lambda x, **kw: np_pool(x, **kw, reduce=np.max, fill=-np.inf), pool_shapes(),
+       ("distinct",)),
+    Op("avg_pool2d", lambda x, **kw: tg.nn.functional.avg_pool2d(x, **kw),
+       lambda x, **kw: np_pool(x, **kw, reduce=np.mean, fill=0.0), pool_shapes()),
 ]
 SECOND_ORDER = [op for op in OPS if op.second_order]
 WITH_CONSTANTS = [op for op in OPS if op.constants]

@@ -16,6 +16,8 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from tinygrad_np import grad_mode, versions
+from tinygrad_np import _spellings
+from tinygrad_np._spellings import CPU_ONLY, axis_args, ddof_arg, max_result, min_result
 
 _default_dtype = np.dtype(np.float32)
 _rng = np.random.default_rng()
@@ -96,7 +98,6 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "__weakref__")
-    __array_ufunc__ = None  # ndarray (op) Tensor defers to the Tensor's reflected operator
     __hash__ = object.__hash__  # identity hash; == is elementwise, as in NumPy
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
@@ -129,7 +130,8 @@ class Tensor:
 
     @property
     def size(self) -> int:
-        """The number of elements."""
+        """The number of elements: NumPy's int (PyTorch's `t.size()` is `t.shape`, `t.size(d)`
+        is `t.shape[d]`)."""
         return self.data.size
 
     @property
@@ -240,6 +242,15 @@ class Tensor:
         if self.grad is not None:
             new.grad = copy.deepcopy(self.grad, memo)
         return new
+
+    # ------------------------------------------------------- NumPy's protocols
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """np.exp(t), np.add(a, t), `ndarray + t`: Tensors in the graph (see numpy_protocol)."""
+        return numpy_protocol.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: tuple, args: tuple, kwargs: dict) -> Any:
+        """np.sum(t), np.concatenate([t, u]), ...: Tensors in the graph (see numpy_protocol)."""
+        return numpy_protocol.array_function(func, types, args, kwargs)
 
     # ------------------------------------------------------------- operators
     def __add__(self, other: Any) -> Tensor: return _binary(ops.Add, self, other)
@@ -366,61 +377,138 @@ class Tensor:
         return ops.Cast.apply(self, dtype=np.dtype(dtype))
 
     # ------------------------------------------------------------ reductions
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+    # Each takes NumPy's axis=/keepdims= or PyTorch's dim=/keepdim= (see _spellings.axis_args).
+    def sum(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+            keepdim: bool | None = None) -> Tensor:
         """Sum over axis (None, int, negative or tuple), NumPy's keepdims."""
+        axis, keepdims = axis_args(axis, dim, keepdims, keepdim, "sum")
         axis = ops.normalize_axis(axis, self.shape, "sum")
         return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+    def mean(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+             keepdim: bool | None = None) -> Tensor:
         """Mean over axis (None, int, negative or tuple)."""
+        axis, keepdims = axis_args(axis, dim, keepdims, keepdim, "mean")
         axis = ops.normalize_axis(axis, self.shape, "mean")
         return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
 
-    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        """Maximum over axis; tied maxima share the gradient evenly."""
-        axis = ops.normalize_axis(axis, self.shape, "max")
+    def max(self, axis: Any = None, keepdims: bool = False, *, dim: int | None = None,
+            keepdim: bool | None = None) -> Any:
+        """Maximum over axis; tied maxima share the gradient evenly (as `amax`).
+
+        With PyTorch's `dim=d` (one int): a named tuple `(values, indices)` as `torch.max`,
+        the gradient going to the index chosen (the first maximum). `max(d)` and
+        `max(axis=d)` give the values only, as NumPy.
+        """
+        axis, keepdims = axis_args(axis, dim, keepdims, keepdim, "max")
+        if dim is not None:
+            return self._with_indices(np.argmax, axis, keepdims, "max", max_result)
+        return self._amax(axis, keepdims, "max")
+
+    def min(self, axis: Any = None, keepdims: bool = False, *, dim: int | None = None,
+            keepdim: bool | None = None) -> Any:
+        """Minimum over axis; tied minima share the gradient evenly. `dim=d`: (values,
+        indices), as `max`."""
+        axis, keepdims = axis_args(axis, dim, keepdims, keepdim, "min")
+        if dim is not None:
+            return self._with_indices(np.argmin, axis, keepdims, "min", min_result)
+        return -((-self)._amax(axis, keepdims, "min"))
+
+    def amax(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+             keepdim: bool | None = None) -> Tensor:
+        """Maximum over axis (None, int or tuple); tied maxima share the gradient evenly."""
+        axis, keepdims = axis_args(axis, dim, keepdims, keepdim, "amax")
+        return self._amax(axis, keepdims, "amax")
+
+    def amin(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+             keepdim: bool | None = None) -> Tensor:
+        """Minimum over axis (None, int or tuple); tied minima share the gradient evenly."""
+        axis, keepdims = axis_args(axis, dim, keepdims, keepdim, "amin")
+        return -((-self)._amax(axis, keepdims, "amin"))
+
+    def _amax(self, axis: Any, keepdims: bool, op: str) -> Tensor:
+        if isinstance(axis, (Tensor, np.ndarray)):
+            raise TypeError(f"{op}(other): the argument is an axis here; for the elementwise "
+                            f"{op[-3:]}imum of two tensors use tg.{op[-3:]}imum(a, b)")
+        axis = ops.normalize_axis(axis, self.shape, op)
         return ops.Max.apply(self, axis=axis, keepdims=keepdims)
 
-    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        """Minimum over axis; tied minima share the gradient evenly."""
-        return -((-self).max(axis, keepdims))
+    def _with_indices(self, arg: Any, dim: Any, keepdim: bool, op: str, result: type) -> tuple:
+        """PyTorch's max/min along one dim: (values, int64 indices), values taken at the
+        indices (so the gradient goes to the first extremum)."""
+        if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+            raise TypeError(f"{op}(dim=...) takes one int, got {dim!r} (with dim it returns "
+                            f"values and indices, as PyTorch); for several axes use "
+                            f"a{op}(dim=...)")
+        ops.normalize_axis(dim, self.shape, op)
+        if self.ndim == 0:
+            return result(self.reshape(()), make_tensor(np.array(0), None))
+        dim %= self.ndim
+        if self.shape[dim] == 0:
+            raise IndexError(f"{op}(dim={dim}) of a tensor of shape {self.shape}: the dimension "
+                             "is empty, so there is no element to pick")
+        indices = arg(self.data, axis=dim, keepdims=keepdim)
+        grid = list(np.indices(indices.shape, sparse=True))
+        if keepdim:
+            grid[dim] = indices
+        else:
+            grid.insert(dim, indices)
+        return result(self[tuple(grid)], make_tensor(indices, None))
 
-    def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-        """Variance over axis with NumPy's ddof (default 0)."""
+    def var(self, axis: Any = None, keepdims: bool = False, ddof: float = 0, *, dim: Any = None,
+            keepdim: bool | None = None, correction: float | None = None,
+            unbiased: bool | None = None) -> Tensor:
+        """Variance over axis with NumPy's ddof (default 0; PyTorch's `correction=k` is
+        ddof=k, `unbiased=True` ddof=1)."""
+        axis, keepdims = axis_args(axis, dim, keepdims, keepdim, "var")
+        ddof = ddof_arg(ddof, correction, unbiased, "var")
         axis = ops.normalize_axis(axis, self.shape, "var")
         count = math.prod(self.shape[a] for a in axis)  # not np.prod: 5 us per call
         centred = self - self.mean(axis, keepdims=True)
         scale = 1.0 / (count - ddof) if count > ddof else np.inf
         return (centred * centred).sum(axis, keepdims) * scale
 
-    def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-        """Standard deviation over axis with NumPy's ddof (default 0); gradient 0 where it is 0."""
+    def std(self, axis: Any = None, keepdims: bool = False, ddof: float = 0, *, dim: Any = None,
+            keepdim: bool | None = None, correction: float | None = None,
+            unbiased: bool | None = None) -> Tensor:
+        """Standard deviation over axis with NumPy's ddof (default 0; `correction`/`unbiased`
+        as in `var`); gradient 0 where it is 0."""
+        axis, keepdims = axis_args(axis, dim, keepdims, keepdim, "std")
+        ddof = ddof_arg(ddof, correction, unbiased, "std")
         axis = ops.normalize_axis(axis, self.shape, "std")
         return ops.Std.apply(self, axis=axis, keepdims=keepdims, ddof=ddof)
 
-    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+    def logsumexp(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+                  keepdim: bool | None = None) -> Tensor:
         """log(sum(exp(x))) over axis, computed stably."""
+        axis, keepdims = axis_args(axis, dim, keepdims, keepdim, "logsumexp")
         axis = ops.normalize_axis(axis, self.shape, "logsumexp")
         shift = ops.stable_shift(self.data, axis)
         out = (self - shift).exp().sum(axis, keepdims=True).log() + shift
         return out if keepdims else out.reshape(np.squeeze(out.data, axis).shape)
 
-    def softmax(self, axis: int = -1) -> Tensor:
-        """exp(x) / sum(exp(x)) along axis, computed stably."""
+    def softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
+        """exp(x) / sum(exp(x)) along axis (default: the last), computed stably."""
+        axis = axis_args(axis, dim, False, None, "softmax", -1)[0]
         e = (self - ops.stable_shift(self.data, axis)).exp()
         return e / e.sum(axis, keepdims=True)
 
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        """log(softmax(x)) along axis, computed stably."""
+    def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
+        """log(softmax(x)) along axis (default: the last), computed stably."""
+        axis = axis_args(axis, dim, False, None, "log_softmax", -1)[0]
         return ops.LogSoftmax.apply(self, axis=axis)
 
-    def argmax(self, axis: int | None = None) -> Tensor:
-        """Indices of the maxima along axis (no gradient)."""
-        return make_tensor(np.asarray(self.data.argmax(axis=axis)), None)
+    def argmax(self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
+               keepdim: bool | None = None) -> Tensor:
+        """Indices of the maxima along axis (None: of the flattened data); no gradient."""
+        axis, keepdims = axis_args(axis, dim, keepdims, keepdim, "argmax")
+        return make_tensor(np.asarray(self.data.argmax(axis=axis, keepdims=keepdims)), None)
 
-    def argmin(self, axis: int | None = None) -> Tensor:
-        """Indices of the minima along axis (no gradient)."""
-        return make_tensor(np.asarray(self.data.argmin(axis=axis)), None)
+    def argmin(self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
+               keepdim: bool | None = None) -> Tensor:
+        """Indices of the minima along axis (None: of the flattened data); no gradient."""
+        axis, keepdims = axis_args(axis, dim, keepdims, keepdim, "argmin")
+        return make_tensor(np.asarray(self.data.argmin(axis=axis, keepdims=keepdims)), None)
 
     # ----------------------------------------------------------------- shape
     def reshape(self, *shape: Any) -> Tensor:
@@ -429,27 +517,44 @@ class Tensor:
         return ops.Reshape.apply(self, shape=tuple(shape))
 
     def transpose(self, *axes: Any) -> Tensor:
-        """Axes permuted (reversed when none are given), as NumPy's transpose."""
+        """Axes permuted: `t.transpose(d0, d1)` (two ints) swaps two axes, as PyTorch;
+        a full permutation (`t.transpose(2, 0, 1)`, or one tuple) or none (all axes
+        reversed) works as NumPy's transpose. A permutation of two axes is a tuple:
+        `t.transpose((0, 1))`."""
+        if len(axes) == 2 and all(isinstance(a, (int, np.integer)) for a in axes):
+            return self.swapaxes(*axes)
         if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
             axes = axes[0]
-        return ops.Transpose.apply(self, axes=tuple(axes) if axes else None)
+        if not axes:
+            return ops.Transpose.apply(self, axes=None)
+        return ops.Transpose.apply(self, axes=_permutation(axes, self.shape, "transpose"))
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
         """Two axes exchanged."""
         axes = list(range(self.ndim))
-        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-        return self.transpose(axes)
+        a, b = ops.normalize_axis(axis1, self.shape, "swapaxes"), \
+            ops.normalize_axis(axis2, self.shape, "swapaxes")
+        if self.ndim:
+            axes[a[0]], axes[b[0]] = axes[b[0]], axes[a[0]]
+        return ops.Transpose.apply(self, axes=tuple(axes))
 
-    def flatten(self) -> Tensor:
-        """The data as one axis."""
-        return self.reshape(-1)
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Axes start_dim..end_dim (all by default) merged into one, as PyTorch's flatten;
+        a 0-d tensor becomes shape (1,)."""
+        op = f"flatten(start_dim={start_dim}, end_dim={end_dim})"
+        return self.reshape(flattened_shape(self.shape, start_dim, end_dim, op))
 
-    def squeeze(self, axis: Any = None) -> Tensor:
-        """Axes of length one removed (all of them, or those in axis)."""
+    def squeeze(self, axis: Any = None, *, dim: Any = None) -> Tensor:
+        """Axes of length one removed (all of them, or those in axis); squeezing an axis
+        longer than one is an error (NumPy's rule, where PyTorch skips it)."""
+        axis = axis_args(axis, dim, False, None, "squeeze")[0]
         return self.reshape(_shape_op(np.squeeze, "squeeze", self, axis))
 
-    def expand_dims(self, axis: Any) -> Tensor:
+    def expand_dims(self, axis: Any = None, *, dim: Any = None) -> Tensor:
         """A new axis of length one inserted at axis."""
+        axis = axis_args(axis, dim, False, None, "expand_dims")[0]
+        if axis is None:
+            raise TypeError("expand_dims() needs the axis (or dim) where the new axis goes")
         return self.reshape(_shape_op(np.expand_dims, "expand_dims", self, axis))
 
     def broadcast_to(self, shape: Sequence[int]) -> Tensor:
@@ -558,6 +663,253 @@ class Tensor:
         index = ops.gather_index(self.shape, dim, array_of(index))
         return ops.TakeAlongAxis.apply(self, index=index)
 
+    # ------------------------------------------------------ PyTorch spellings
+    # The names PyTorch users reach for, beside NumPy's above. A PyTorch name we lack
+    # gets a hint from __getattr__ (the table: _spellings.HINTS).
+    def view(self, *shape: Any) -> Tensor:
+        """Same as `reshape`: it always works, whatever the memory layout (no contiguity
+        requirement, so no `.contiguous()` first)."""
+        return self.reshape(*shape)
+
+    def view_as(self, other: Any) -> Tensor:
+        """The data in other's shape."""
+        return self.reshape(np.shape(other))
+
+    def reshape_as(self, other: Any) -> Tensor:
+        """The data in other's shape."""
+        return self.reshape(np.shape(other))
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        """A new axis of length one at dim (same as `expand_dims`)."""
+        return self.expand_dims(dim)
+
+    def permute(self, *dims: Any) -> Tensor:
+        """Axes reordered: `t.permute(2, 0, 1)` or `t.permute((2, 0, 1))`."""
+        dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        return ops.Transpose.apply(self, axes=_permutation(dims, self.shape, "permute"))
+
+    def expand(self, *sizes: Any) -> Tensor:
+        """Broadcast to sizes, where -1 keeps an axis's length (PyTorch's `broadcast_to`)."""
+        sizes = _shape(sizes)
+        lead = len(sizes) - self.ndim
+        if lead < 0:
+            raise ValueError(f"expand{tuple(sizes)} of a tensor of shape {self.shape}: give at "
+                             f"least {self.ndim} sizes")
+        return self.broadcast_to(tuple(self.shape[i - lead] if n == -1 and i >= lead else n
+                                       for i, n in enumerate(sizes)))
+
+    def expand_as(self, other: Any) -> Tensor:
+        """Broadcast to other's shape."""
+        return self.broadcast_to(np.shape(other))
+
+    def clone(self) -> Tensor:
+        """A copy of the data that stays in the graph (the gradient passes through)."""
+        return ops.Clone.apply(self)
+
+    def numel(self) -> int:
+        """The number of elements (the int `.size`)."""
+        return self.data.size
+
+    def dim(self) -> int:
+        """The number of axes (`.ndim`)."""
+        return self.data.ndim
+
+    def contiguous(self) -> Tensor:
+        """self: NumPy handles any memory layout, so there is nothing to do (`view` never
+        needs it)."""
+        return self
+
+    def cpu(self) -> Tensor:
+        """self: every tensor lives on the CPU."""
+        return self
+
+    def to(self, *args: Any, dtype: Any = None, device: Any = None, copy: bool = False) -> Tensor:
+        """`t.to(dtype)`, `t.to(other)` (other's dtype) or `t.to("cpu")`: a cast as `float()`
+        and `long()` make it, or self; `copy=True` always copies."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, str) and arg.split(":")[0] in _DEVICES:
+                device = arg
+            else:
+                dtype = arg
+        if device is not None and str(device).split(":")[0] != "cpu":
+            raise RuntimeError(f"to({device!r}): {CPU_ONLY}; drop the device or use 'cpu'")
+        out = self if dtype is None else self._cast(dtype)
+        return out.clone() if copy and out is self else out
+
+    def type_as(self, other: Any) -> Tensor:
+        """Cast to other's dtype (as `to`)."""
+        return self._cast(other.dtype)
+
+    def _cast(self, dtype: Any) -> Tensor:
+        """self if it has dtype already (as PyTorch); a recorded cast to a float dtype, a cast
+        without gradient to any other."""
+        dtype = np.dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        if dtype.kind == "f":
+            return ops.Cast.apply(self, dtype=dtype)
+        return make_tensor(self.data.astype(dtype), None)
+
+    def detach_(self) -> Tensor:
+        """Cut this tensor from the graph in place: it becomes a leaf that needs no grad."""
+        self.grad_fn, self.requires_grad = None, False
+        return self
+
+    def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:
+        """PyTorch's name for `clip(lo, hi)`."""
+        return self.clip(min, max)
+
+    def masked_fill(self, mask: Any, value: Any) -> Tensor:
+        """A copy with value where mask is True (mask broadcasts, as PyTorch); the gradient
+        of those positions goes to value (when it is a Tensor), of the rest to self."""
+        condition = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        if condition.dtype != np.bool_:
+            raise TypeError(f"masked_fill: the mask must hold bools, got dtype "
+                            f"{condition.dtype}; build it with a comparison such as t > 0")
+        if isinstance(value, Tensor):
+            if value.ndim:
+                raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got "
+                                 f"shape {value.shape}; for an array of values use tg.where")
+            value = value._cast(self.dtype)
+        else:
+            value = np.asarray(value).astype(self.dtype)  # as PyTorch: value takes self's dtype
+        return ops.Where.apply(value, self, condition=condition)
+
+    def fill_(self, value: Any) -> Tensor:
+        """Every element set to value (a number or a 0-d tensor), in place, under the rules
+        of `+=`: refused on a leaf that requires grad unless in `tg.no_grad()`."""
+        if np.ndim(array_of(value)):
+            raise ValueError(f"fill_ takes a number or a 0-d tensor, got shape "
+                             f"{np.shape(array_of(value))}; use t[...] = values for an array")
+        if self._records_inplace(value, "an in-place operation (fill_)",
+                                 "a new tensor such as tg.full(t.shape, value)"):
+            return self._rebind(ops.SetItem.apply(self, value, index=Ellipsis))
+        self.data[...] = array_of(value)
+        versions.mark_modified(self.data)
+        return self
+
+    def zero_(self) -> Tensor:
+        """Every element set to 0, in place (as `fill_(0)`)."""
+        return self.fill_(0)
+
+    def add_(self, other: Any, *, alpha: float = 1) -> Tensor:
+        """self += alpha * other, in place (the rules of `+=`)."""
+        return self._inplace(ops.Add, other if alpha == 1 else _lift(other) * alpha, "+=")
+
+    def sub_(self, other: Any, *, alpha: float = 1) -> Tensor:
+        """self -= alpha * other, in place."""
+        return self._inplace(ops.Sub, other if alpha == 1 else _lift(other) * alpha, "-=")
+
+    def mul_(self, other: Any) -> Tensor:
+        """self *= other, in place."""
+        return self._inplace(ops.Mul, other, "*=")
+
+    def div_(self, other: Any) -> Tensor:
+        """self /= other, in place."""
+        return self._inplace(ops.Div, other, "/=")
+
+    def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        """Pieces along dim, as PyTorch: an int gives pieces of that length (the last may be
+        shorter), a list gives pieces of those lengths. (NumPy's np.split(a, n) makes n
+        pieces: that is `chunk`.)"""
+        if self.ndim == 0:
+            raise ValueError("split: a 0-d tensor has no dimension to split")
+        (axis,) = ops.normalize_axis(dim, self.shape, "split")
+        n = self.shape[axis]
+        sections = split_size_or_sections
+        if isinstance(sections, (int, np.integer)) and not isinstance(sections, bool):
+            if sections < 0 or (sections == 0 and n):
+                raise ValueError(f"split: split_size must be a positive int, got {sections} "
+                                 f"(for dimension {dim} of length {n} of shape {self.shape})")
+            sections = [sections] * (n // sections) + [n % sections] if sections else [0]
+            sections = [s for s in sections if s] or [0]
+        elif sum(sections) != n or min(sections, default=0) < 0:
+            raise ValueError(f"split: the sizes {list(sections)} must be >= 0 and add up to "
+                             f"{n}, the length of dimension {dim} of shape {self.shape}")
+        lead, start, pieces = (slice(None),) * axis, 0, []
+        for size in sections:
+            pieces.append(self[lead + (slice(start, start + size),)])
+            start += size
+        return tuple(pieces)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        """About `chunks` equal pieces along dim, as PyTorch: pieces of ceil(n / chunks)
+        (so there may be fewer pieces than asked)."""
+        if not isinstance(chunks, (int, np.integer)) or chunks < 1:
+            raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
+        if self.ndim == 0:
+            raise ValueError("chunk: a 0-d tensor has no dimension to split")
+        n = self.shape[ops.normalize_axis(dim, self.shape, "chunk")[0]]
+        return self.split([0] * chunks if n == 0 else -(-n // chunks), dim)
+
+    def float(self) -> Tensor:
+        """Cast to float32 (differentiable; self if float32 already, as PyTorch)."""
+        return self._cast(np.float32)
+
+    def double(self) -> Tensor:
+        """Cast to float64 (differentiable; self if float64 already)."""
+        return self._cast(np.float64)
+
+    def long(self) -> Tensor:
+        """Cast to int64 (no gradient, as PyTorch)."""
+        return self._cast(np.int64)
+
+    def int(self) -> Tensor:
+        """Cast to int32 (no gradient)."""
+        return self._cast(np.int32)
+
+    def bool(self) -> Tensor:
+        """Cast to bool (no gradient)."""
+        return self._cast(np.bool_)
+
+    def __format__(self, spec: str) -> str:
+        """f"{loss:.3f}" formats a one-element tensor's value; an empty spec gives str(t)."""
+        if not spec:
+            return str(self)
+        if self.data.size == 1:
+            return format(self.data.item(), spec)
+        raise TypeError(f"format spec {spec!r} needs a one-element tensor, this one has shape "
+                        f"{self.shape}; format t.item() of one element, or the array t.data")
+
+    def __getattr__(self, name: str) -> Any:
+        """Called only when normal lookup fails: a PyTorch name we lack says what to use."""
+        advice = None if name.startswith("__") else _spellings.hint(type(self), name)
+        message = f"'{type(self).__name__}' object has no attribute '{name}'"
+        if advice:  # name left unset: Python's "Did you mean" would add a guess (add -> add_)
+            raise AttributeError(f"{message}; {advice}", obj=self)
+        raise AttributeError(message, name=name, obj=self)
+
+
+_DEVICES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla")  # device strings of to()
+
+
+def flattened_shape(shape: tuple, start_dim: int, end_dim: int, op: str) -> tuple:
+    """shape with axes start_dim..end_dim merged into one (a 0-d shape counts as (1,)), as
+    PyTorch's flatten; the errors begin with op (t.flatten and nn.Flatten share this)."""
+    size = max(len(shape), 1)
+    for dim in (start_dim, end_dim):
+        if not -size <= dim < size:
+            raise IndexError(f"{op}: dimension {dim} is out of range for an input of shape "
+                             f"{shape} ({len(shape)}-D)")
+    start, end = start_dim % size, end_dim % size
+    if start > end:
+        raise ValueError(f"{op}: start_dim {start_dim} comes after end_dim {end_dim} for an "
+                         f"input of shape {shape}")
+    shape = shape or (1,)
+    return shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:]
+
+
+def _permutation(dims: Any, shape: tuple, op: str) -> tuple:
+    """dims checked to be a permutation of shape's axes (negative ones allowed)."""
+    if len(dims) != len(shape):
+        raise ValueError(f"{op}{tuple(dims)} of a tensor of shape {shape}: the dims must be a "
+                         f"permutation of its {len(shape)} axes (to swap two axes of any "
+                         "tensor, pass exactly two ints)")
+    ops.normalize_axis(dims, shape, op)  # each in range, none repeated
+    return tuple(dims)
+
 
 def _shape_op(fn: Any, name: str, t: Tensor, axis: Any) -> tuple:
     """The output shape of NumPy's squeeze/expand_dims, with an error naming op and shape."""
@@ -596,111 +948,21 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     return ops.Where.apply(a, b, condition=cond.astype(bool, copy=False))
 
 
-def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
+def concatenate(tensors: Sequence[Any], axis: int = 0, *, dim: int | None = None) -> Tensor:
+    """Join tensors along an existing axis (`tg.cat(tensors, dim)` is PyTorch's name)."""
+    axis = axis_args(axis, dim, False, None, "concatenate", 0)[0]
     return ops.Concatenate.apply(*tensors, axis=axis)
 
 
-def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+def stack(tensors: Sequence[Any], axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Join tensors along a new axis."""
+    axis = axis_args(axis, dim, False, None, "stack", 0)[0]
     tensors = [_lift(t) for t in tensors]
     return concatenate([t.expand_dims(axis) for t in tensors], axis=axis)
 
 
 def _lift(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
-
-
-# ------------------------------------------------- nn layers (Beyond MLPs)
-def erf(t: Any) -> Tensor:
-    """The error function of a Tensor (or array-like), elementwise; same as `t.erf()`."""
-    return _lift(t).erf()
-
-# --- v2 ops: free functions
-def sin(t: Any) -> Tensor:
-    """Sine, elementwise."""
-    return _lift(t).sin()
-
-
-def cos(t: Any) -> Tensor:
-    """Cosine, elementwise."""
-    return _lift(t).cos()
-
-
-def log1p(t: Any) -> Tensor:
-    """log(1 + x), elementwise, accurate for small x."""
-    return _lift(t).log1p()
-
-
-def expm1(t: Any) -> Tensor:
-    """exp(x) - 1, elementwise, accurate for small x."""
-    return _lift(t).expm1()
-
-
-def square(t: Any) -> Tensor:
-    """x * x, elementwise."""
-    return _lift(t).square()
-
-
-def einsum(subscripts: str, *operands: Any) -> Tensor:
-    """Einstein summation with numpy.einsum's subscripts: implicit output ('ij,jk'),
-    '...' (broadcasting), repeated labels ('ii->i' diagonal, 'ii' trace).
-
-    >>> a = tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
-    >>> einsum("ii", a)
-    Tensor(5., grad_fn=<EinsumBackward>)
-
-    Operands may also come as one list, as in torch.einsum("ij,jk", [a, b]).
-    """
-    if len(operands) == 1 and isinstance(operands[0], (list, tuple)) and operands[0] and all(
-            isinstance(x, Tensor) for x in operands[0]):
-        operands = tuple(operands[0])
-    operands = tuple(x if isinstance(x, Tensor) else np.asarray(x) for x in operands)
-    spec = ops.parse_subscripts(subscripts, [x.shape for x in operands])
-    return ops.Einsum.apply(*operands, subscripts=spec)
-
-
-def cumsum(t: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
-    """Running sums along axis (None: of the flattened data), as np.cumsum."""
-    return _lift(t).cumsum(axis, dim=dim)
-
-
-def pad(t: Any, pad_width: Any, value: float = 0, *, mode: str = "constant",
-        constant_values: float | None = None) -> Tensor:
-    """A constant border with NumPy's pad_width (see Tensor.pad)."""
-    return _lift(t).pad(pad_width, value, mode=mode, constant_values=constant_values)
-
-
-def flip(t: Any, axis: Any = None, *, dims: Any = None) -> Tensor:
-    """Order reversed along axis (None: every axis), as np.flip."""
-    return _lift(t).flip(axis, dims=dims)
-
-
-def roll(t: Any, shift: Any = None, axis: Any = None, *, shifts: Any = None,
-         dims: Any = None) -> Tensor:
-    """Elements shifted with wrap-around, as np.roll (axis None: the flattened data)."""
-    return _lift(t).roll(shift, axis, shifts=shifts, dims=dims)
-
-
-def tril(t: Any, k: int = 0, *, diagonal: int | None = None) -> Tensor:
-    """The lower triangle of the last two axes, zeros above it."""
-    return _lift(t).tril(k, diagonal=diagonal)
-
-
-def triu(t: Any, k: int = 0, *, diagonal: int | None = None) -> Tensor:
-    """The upper triangle of the last two axes, zeros below it."""
-    return _lift(t).triu(k, diagonal=diagonal)
-
-
-def take_along_axis(t: Any, indices: Any, axis: int | None = -1, *,
-                    dim: int | None = None) -> Tensor:
-    """Elements picked by indices along axis, as np.take_along_axis."""
-    return _lift(t).take_along_axis(indices, axis, dim=dim)
-
-
-def tile(t: Any, reps: Any) -> Tensor:
-    """The data repeated reps[i] times along axis i, as np.tile."""
-    return _lift(t).tile(reps)
 
 
 def _either(value: Any, alias: Any, op: str, name: str, alias_name: str,
@@ -799,3 +1061,4 @@ from tinygrad_np import autograd, ops  # noqa: E402
 from tinygrad_np.function import apply_binary as _binary  # noqa: E402
 from tinygrad_np.function import apply_unary as _unary  # noqa: E402
 from tinygrad_np.function import array_of, make_tensor  # noqa: E402
+from tinygrad_np import numpy_protocol  # noqa: E402  (NumPy's protocols, after Tensor)

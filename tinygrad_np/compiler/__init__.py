@@ -11,7 +11,7 @@
 ...     opt.step()
 ...     return loss.item()
 >>> [round(step(np.ones((4, 2))), 4) for _ in range(3)]
-[1.0, 0.64, 0.4096]
+[1.0, 0.36, 0.1296]
 
 The first call with given input shapes and dtypes runs `fn` eagerly and records every
 op it performs -- forward, backward, optimizer steps -- as a flat plan of steps over

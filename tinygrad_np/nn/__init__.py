@@ -21,13 +21,27 @@ from tinygrad_np.nn.containers import Flatten, ModuleDict, ModuleList
 from tinygrad_np.nn.dropout import Dropout
 from tinygrad_np.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from tinygrad_np.nn.sparse import Embedding
+# --- recurrent layers and attention (branch wt-rnnattn)
+from tinygrad_np.nn.attention import MultiheadAttention, TransformerEncoderLayer  # noqa: E402
+from tinygrad_np.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: E402
+# --- end wt-rnnattn
+
+# convolution and pooling
+from tinygrad_np.nn.conv import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d,
+                                 Conv1d, Conv2d, MaxPool1d, MaxPool2d)
 
 __all__ = [
     "Module", "Parameter", "Linear", "Sequential", "Identity", "ReLU", "Sigmoid", "Tanh",
     "Softmax", "LogSoftmax", "MSELoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
     "NLLLoss", "summary", "ModelSummary", "functional", "init",
+    "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
     # nn layers (Beyond MLPs)
     "Flatten", "ModuleList", "ModuleDict", "LeakyReLU", "GELU", "SiLU", "ELU", "Softplus",
     "Dropout", "Embedding", "LayerNorm", "BatchNorm1d", "BatchNorm2d",
 ]
+# --- wt-rnnattn
+__all__ += ["RNN", "GRU", "LSTM", "RNNCell", "GRUCell", "LSTMCell", "MultiheadAttention",
+            "TransformerEncoderLayer"]
+# --- end wt-rnnattn
 __all__ += ["utils"]

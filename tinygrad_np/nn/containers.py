@@ -2,12 +2,11 @@
 Flatten (reshapes a batch of feature maps into rows)."""
 from __future__ import annotations
 
-import math
 import operator
 from typing import Any, Iterable, Iterator, Mapping
 
 from tinygrad_np.nn.module import Module
-from tinygrad_np._tensor import Tensor
+from tinygrad_np._tensor import Tensor, flattened_shape
 
 
 def _as_module(value: Any, where: str) -> Module:
@@ -193,19 +192,8 @@ class Flatten(Module):
 
     def forward(self, x: Any) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x)
-        size = max(x.ndim, 1)  # a 0-d input flattens to (1,), as PyTorch's
-        start, end = self.start_dim, self.end_dim
-        for dim in (start, end):
-            if not -size <= dim < size:
-                raise IndexError(f"Flatten({self.extra_repr()}): dimension {dim} is out of "
-                                 f"range for an input of shape {x.shape} ({x.ndim}-D)")
-        start, end = start % size, end % size
-        if start > end:
-            raise ValueError(f"Flatten({self.extra_repr()}): start_dim {self.start_dim} comes "
-                             f"after end_dim {self.end_dim} for an input of shape {x.shape}")
-        shape = x.shape if x.ndim else (1,)
-        merged = math.prod(shape[start:end + 1])
-        return x.reshape(shape[:start] + (merged,) + shape[end + 1:])
+        op = f"Flatten({self.extra_repr()})"
+        return x.reshape(flattened_shape(x.shape, self.start_dim, self.end_dim, op))
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -15,6 +15,7 @@ the input's dtype, so a float32 model keeps float32 losses.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,8 @@ from tinygrad_np import ops
 from tinygrad_np._tensor import Tensor, where
 from tinygrad_np import grad_mode, versions  # nn layers (Beyond MLPs)
 from tinygrad_np._tensor import draw, get_default_dtype  # nn layers
+from tinygrad_np.grad_mode import is_grad_enabled
+from tinygrad_np.ops.conv import avg_divisor, conv_geometry, pool_geometry
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -77,14 +80,14 @@ def tanh(x: Any) -> Tensor:
     return _lift(x).tanh()
 
 
-def softmax(x: Any, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along `axis`, computed stably."""
-    return _lift(x).softmax(axis)
+def softmax(x: Any, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along `axis` (or PyTorch's `dim`), computed stably."""
+    return _lift(x).softmax(axis, dim=dim)
 
 
-def log_softmax(x: Any, axis: int = -1) -> Tensor:
-    """x - logsumexp(x) along `axis`: finite even for logits of +-1000."""
-    return _lift(x).log_softmax(axis)
+def log_softmax(x: Any, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """x - logsumexp(x) along `axis` (or `dim`): finite even for logits of +-1000."""
+    return _lift(x).log_softmax(axis, dim=dim)
 
 
 def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
@@ -268,6 +271,157 @@ def cross_entropy(input: Any, target: Any, weight: Any = None,  # noqa: A002
     return _nll(x.log_softmax(class_axis), t, every, weight, ignore_index, reduction)
 
 
+# ------------------------------------------------------ convolution and pooling
+# (primitives in tinygrad_np/ops/conv.py; `op` names the caller in error messages)
+def _batched(x: Any, n: int, op: str) -> tuple[Tensor, bool]:
+    """x as (N, C, *spatial); an unbatched (C, *spatial) input gets a batch axis of 1."""
+    x = _lift(x)
+    if x.ndim == n + 1:
+        return x.reshape((1, *x.shape)), True  # errors below then show the batch axis
+    if x.ndim != n + 2:
+        axes = {1: "L", 2: "H, W"}.get(n, "...")
+        raise ValueError(f"{op}: expected a {n + 1}-D (C, {axes}) or {n + 2}-D (N, C, {axes}) "
+                         f"input, got shape {x.shape}")
+    return x, False
+
+
+def _unbatched(out: Tensor, unbatched: bool) -> Tensor:
+    return out.reshape(out.shape[1:]) if unbatched else out
+
+
+def _conv_nd(x: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any,
+             groups: int, n: int, op: str) -> Tensor:
+    x, unbatched = _batched(x, n, op)
+    weight = _lift(weight)
+    if weight.ndim != n + 2:
+        raise ValueError(f"{op}: expected a {n + 2}-D weight (out_channels, in_channels / "
+                         f"groups, *kernel), got shape {weight.shape}")
+    if bias is not None and np.shape(bias) != (weight.shape[0],):
+        raise ValueError(f"{op}: bias of shape {np.shape(bias)} does not fit a weight of shape "
+                         f"{weight.shape}; it must be ({weight.shape[0]},)")
+    geometry = conv_geometry(x.shape, weight.shape, stride, padding, dilation, groups, op)
+    save_columns = weight.requires_grad and is_grad_enabled()
+    out = ops.Conv.apply(x, weight, bias, geometry=geometry, save_columns=save_columns)
+    return _unbatched(out, unbatched)
+
+
+def conv1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1,  # noqa: A002
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """1-D convolution (cross-correlation, as PyTorch's) of (N, C_in, L) with a weight
+    (C_out, C_in / groups, k); padding an int, a 1-tuple, 'same' or 'valid'."""
+    return _conv_nd(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
+
+
+def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1,  # noqa: A002
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """2-D convolution (cross-correlation, as PyTorch's) of (N, C_in, H, W) with a weight
+    (C_out, C_in / groups, kH, kW); stride, padding, dilation an int or a pair; padding
+    also 'same' or 'valid'.
+
+    >>> import tinygrad_np as tg
+    >>> conv2d(tg.ones(1, 1, 3, 3), tg.ones(1, 1, 2, 2)).tolist()
+    [[[[4.0, 4.0], [4.0, 4.0]]]]
+    """
+    return _conv_nd(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def _max_pool_nd(x: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+                 ceil_mode: bool, n: int, op: str) -> Tensor:
+    x, unbatched = _batched(x, n, op)
+    geometry = pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode, op)
+    return _unbatched(ops.MaxPool.apply(x, geometry=geometry), unbatched)
+
+
+def max_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
+               dilation: Any = 1, ceil_mode: bool = False) -> Tensor:
+    """The max of each window of (N, C, L); stride defaults to kernel_size, padding is -inf."""
+    return _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, 1,
+                        "max_pool1d")
+
+
+def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
+               dilation: Any = 1, ceil_mode: bool = False) -> Tensor:
+    """The max of each window of (N, C, H, W); stride defaults to kernel_size, padding is
+    -inf. Of equal maxima the first in the window (row-major) gets the gradient, as PyTorch.
+
+    >>> import numpy as np, tinygrad_np as tg
+    >>> max_pool2d(tg.tensor(np.arange(16.0).reshape(1, 1, 4, 4)), 2).tolist()
+    [[[[5.0, 7.0], [13.0, 15.0]]]]
+    """
+    return _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, 2,
+                        "max_pool2d")
+
+
+def _avg_pool_nd(x: Any, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool,
+                 count_include_pad: bool, divisor_override: Any, n: int, op: str) -> Tensor:
+    x, unbatched = _batched(x, n, op)
+    if divisor_override is not None and (not isinstance(divisor_override, (int, np.integer))
+                                         or divisor_override <= 0):
+        raise ValueError(f"{op}: divisor_override must be a positive int or None, got "
+                         f"{divisor_override!r}")
+    geometry = pool_geometry(x.shape, kernel_size, stride, padding, 1, ceil_mode, op)
+    scale = avg_divisor(geometry, count_include_pad, divisor_override, x.dtype)
+    return _unbatched(ops.AvgPool.apply(x, scale=scale, geometry=geometry), unbatched)
+
+
+def avg_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
+               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+    """The mean of each window of (N, C, L); zero padding counts unless count_include_pad
+    is False (PyTorch's rule)."""
+    return _avg_pool_nd(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                        None, 1, "avg_pool1d")
+
+
+def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
+               ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
+    """The mean of each window of (N, C, H, W); zero padding counts unless
+    count_include_pad is False (PyTorch's rule); divisor_override replaces the count."""
+    return _avg_pool_nd(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                        divisor_override, 2, "avg_pool2d")
+
+
+def _adaptive_matrix(size: int, out: int, dtype: np.dtype) -> np.ndarray:
+    """(out, size): row i averages input[floor(i*size/out) : ceil((i+1)*size/out)]."""
+    i = np.arange(out)
+    start, end = (i * size) // out, -((-(i + 1) * size) // out)
+    j = np.arange(size)
+    inside = (j >= start[:, None]) & (j < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+def _adaptive_avg_pool_nd(x: Any, output_size: Any, n: int, op: str) -> Tensor:
+    x, unbatched = _batched(x, n, op)
+    sizes = (output_size,) * n if isinstance(output_size, (int, np.integer, type(None))) \
+        else tuple(output_size)
+    if len(sizes) != n or not all(s is None or (isinstance(s, (int, np.integer)) and s >= 1)
+                                  for s in sizes):
+        raise ValueError(f"{op}: output_size must be an int >= 1 or a tuple of {n} of them "
+                         f"(None keeps that axis), got {output_size!r}")
+    sizes = tuple(x.shape[2 + i] if s is None else int(s) for i, s in enumerate(sizes))
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: needs a floating-point input, got {x.dtype}")
+    if sizes == (1,) * n:  # global average pooling
+        out = x.mean(axis=tuple(range(2, 2 + n)), keepdims=True)
+    else:  # NOTE: linear in x: A_H x A_W^T with one averaging matrix per axis
+        out = x
+        if sizes[-1] != x.shape[-1]:
+            out = ops.MatMul.apply(out, _adaptive_matrix(x.shape[-1], sizes[-1], x.dtype).T)
+        if n == 2 and sizes[0] != x.shape[2]:
+            out = ops.MatMul.apply(_adaptive_matrix(x.shape[2], sizes[0], x.dtype), out)
+    return _unbatched(out, unbatched)
+
+
+def adaptive_avg_pool1d(input: Any, output_size: Any) -> Tensor:  # noqa: A002
+    """Average pooling of (N, C, L) to output_size, PyTorch's windows
+    [floor(i L / out), ceil((i + 1) L / out))."""
+    return _adaptive_avg_pool_nd(input, output_size, 1, "adaptive_avg_pool1d")
+
+
+def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:  # noqa: A002
+    """Average pooling of (N, C, H, W) to output_size (an int, a pair, None keeps an axis),
+    with PyTorch's windows [floor(i H / out), ceil((i + 1) H / out)) per axis."""
+    return _adaptive_avg_pool_nd(input, output_size, 2, "adaptive_avg_pool2d")
 # ================================================ nn layers (Beyond MLPs)
 # Activations, dropout, embedding and normalisation. Composites where they are exact and
 # stable; ELU and softplus are primitives (expm1, log1p: see ops/activation.py).
@@ -501,3 +655,107 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
         raise ValueError(f"one_hot: class values must be smaller than num_classes="
                          f"{num_classes}, got {t.max()} (shape {t.shape})")
     return Tensor(t[..., None] == np.arange(num_classes), dtype=np.int64)
+
+
+# ------------------------------------------------------------ attention (branch wt-rnnattn)
+def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: Any = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False,
+                                 scale: float | None = None) -> Tensor:
+    """softmax(query @ key^T * scale + mask) @ value over the last two axes, as PyTorch's.
+
+    query (..., L, E), key (..., S, E), value (..., S, Ev) -> (..., L, Ev); leading
+    (batch, head) axes broadcast. scale defaults to 1/sqrt(E). attn_mask broadcasts to
+    (..., L, S): a bool mask keeps the positions where it is True, a float mask is added
+    to the scores. is_causal keeps key j <= query i (no attn_mask then). A query row
+    with every key masked gives zeros, as PyTorch's does. dropout_p > 0 drops attention
+    weights (inverted dropout, masks from the `tg.manual_seed` generator) whenever it
+    is called: pass 0.0 when evaluating, as PyTorch users do.
+
+    >>> import tinygrad_np as tg
+    >>> q = tg.ones(2, 3, 4)
+    >>> tg.nn.functional.scaled_dot_product_attention(q, q, q, is_causal=True).shape
+    (2, 3, 4)
+    """
+    what = "scaled_dot_product_attention"
+    q, k, v = _lift(query), _lift(key), _lift(value)
+    _check_attention_shapes(q, k, v, what)
+    keep = add = None
+    if is_causal:
+        if attn_mask is not None:
+            raise ValueError(f"{what}: pass either attn_mask or is_causal=True, not both "
+                             "(fold the causal mask into attn_mask)")
+        keep = causal_mask(q.shape[-2], k.shape[-2])
+    elif attn_mask is not None:
+        mask = attn_mask if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+        if mask.dtype == np.bool_:
+            keep = mask.data if isinstance(mask, Tensor) else mask
+        elif mask.dtype.kind == "f":
+            add = mask
+        else:
+            raise TypeError(f"{what}: attn_mask must be bool (True = attend) or float (added "
+                            f"to the scores), got {mask.dtype}")
+    return attend(q, k, v, keep, add, dropout_p, scale, what)[0]
+
+
+def causal_mask(queries: int, keys: int) -> np.ndarray:
+    """(queries, keys) bool: True where key j <= query i (PyTorch's top-left causal mask)."""
+    return np.tri(queries, keys, dtype=bool)
+
+
+def _check_attention_shapes(q: Tensor, k: Tensor, v: Tensor, what: str) -> None:
+    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
+        raise ValueError(f"{what}: query, key and value need at least 2 axes (..., length, "
+                         f"features), got shapes {q.shape}, {k.shape}, {v.shape}")
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(f"{what}: query of shape {q.shape} and key of shape {k.shape} must "
+                         "have the same last axis (the features compared by q @ k^T)")
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"{what}: key of shape {k.shape} and value of shape {v.shape} must "
+                         "have the same sequence length (axis -2)")
+
+
+def attend(q: Tensor, k: Tensor, v: Tensor, keep: Any, add: Any, dropout_p: float,
+           scale: float | None, what: str) -> tuple[Tensor, Tensor]:
+    """(softmax(q k^T scale + mask) v, the attention weights); keep: bool array (True =
+    attend) or None, add: float mask (array or Tensor) or None, both broadcasting to the
+    weights' shape (..., L, S)."""
+    if not 0 <= dropout_p <= 1:
+        raise ValueError(f"{what}: dropout_p must be in [0, 1], got {dropout_p}")
+    shape = np.broadcast_shapes(q.shape[:-2], k.shape[:-2]) + (q.shape[-2], k.shape[-2])
+    for name, mask in (("mask", keep), ("float mask", add)):
+        if mask is not None and _broadcasts_to(np.shape(mask), shape) is False:
+            raise ValueError(f"{what}: the attention {name} of shape {tuple(np.shape(mask))} "
+                             f"does not broadcast to the attention weights' shape {shape} "
+                             "(batch..., queries L, keys S)")
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    scores = (q * scale) @ k.swapaxes(-1, -2)
+    dead = None
+    if keep is not None or add is not None:
+        bias = np.zeros((), q.dtype) if keep is None else \
+            np.where(keep, 0, -np.inf).astype(scores.dtype)
+        if add is not None and not (isinstance(add, Tensor) and add.requires_grad):
+            bias, add = bias + np.asarray(add.data if isinstance(add, Tensor) else add,
+                                          scores.dtype), None
+        total = bias if add is None else bias + add.data
+        dead = np.all(np.isneginf(total), axis=-1, keepdims=True)
+        if dead.any():  # NOTE: rows with nothing to attend to: finite scores, zeroed after
+            bias = np.where(dead, 0, bias).astype(scores.dtype)
+            add = None if add is None else where(dead, 0.0, add)
+        else:
+            dead = None
+        scores = scores + bias
+        if add is not None:
+            scores = scores + add
+    weights = scores.softmax(-1)
+    if dead is not None:
+        weights = where(dead, 0.0, weights)
+    if dropout_p > 0:
+        weights = dropout(weights, dropout_p)
+    return weights @ v, weights
+
+
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False

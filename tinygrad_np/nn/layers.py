@@ -11,6 +11,7 @@ from tinygrad_np.nn import functional as F
 from tinygrad_np.nn import init
 from tinygrad_np.nn.module import Module, Parameter
 from tinygrad_np._tensor import Tensor, get_default_dtype
+from tinygrad_np._spellings import axis_args
 
 
 class Linear(Module):
@@ -91,9 +92,9 @@ class Tanh(Module):
 class _AlongAxis(Module):
     """An activation taken along one axis (default: the last)."""
 
-    def __init__(self, axis: int = -1) -> None:
+    def __init__(self, axis: int = -1, *, dim: int | None = None) -> None:
         super().__init__()
-        self.axis = axis
+        self.axis = axis_args(axis, dim, False, None, type(self).__name__, -1)[0]
 
     def extra_repr(self) -> str:
         return f"axis={self.axis}"

@@ -20,7 +20,7 @@ times 0 would be NaN where PyTorch gives 0.
 Modules: arithmetic (+ - * / ** @, Linear), elementwise, reductions, shape
 (reshape, transpose, indexing, concatenation), losses (the fused loss nodes);
 contraction (einsum), movement (flip, roll, pad, tile, tril/triu, cumsum), indexing
-(take_along_axis, gather).
+(take_along_axis, gather); conv (convolution and pooling).
 """
 from tinygrad_np.ops.arithmetic import Add, Div, Linear, MatMul, Mul, Neg, Pow, Sub
 from tinygrad_np.ops.elementwise import (Abs, Cast, Clip, Exp, Log, Maximum, ReLU, Sigmoid,
@@ -31,6 +31,7 @@ from tinygrad_np.ops.losses import BinaryCrossEntropy, CrossEntropy
 from tinygrad_np.ops.reductions import LogSoftmax, Max, Mean, Std, Sum
 from tinygrad_np.ops.shape import (BroadcastTo, Concatenate, GetItem, Reshape, ScatterAdd,
                                    SetItem, Transpose)
+from tinygrad_np.ops.elementwise import Clone
 # nn layers (Beyond MLPs): erf and the activations that need a primitive
 from tinygrad_np.ops.activation import ELU, Softplus
 from tinygrad_np.ops.normalization import Normalize
@@ -42,6 +43,11 @@ from tinygrad_np.ops.indexing import TakeAlongAxis, along_axis_index, gather_ind
 from tinygrad_np.ops.movement import (Cumsum, Flip, Pad, Roll, Tile, Tril, Triu,
                                       cumsum_axis, pad_value, pad_widths, roll_args, tile_reps,
                                       torch_pad_widths, triangle_check)
+from tinygrad_np.ops.recurrent import GRUGates, LSTMCellState, LSTMHidden  # wt-rnnattn
+
+# convolution and pooling
+from tinygrad_np.ops.conv import (AvgPool, AvgPoolTranspose, Conv, ConvInputGrad,
+                                  ConvWeightGrad, MaxPool, PoolGather, PoolScatter)
 
 __all__ = [
     "Add", "Sub", "Neg", "Mul", "Div", "Pow", "MatMul", "Linear",
@@ -49,6 +55,9 @@ __all__ = [
     "Sum", "Mean", "Max", "Std", "LogSoftmax",
     "Reshape", "Transpose", "BroadcastTo", "GetItem", "ScatterAdd", "SetItem", "Concatenate",
     "BinaryCrossEntropy", "CrossEntropy",
+    "Clone",
+    "Conv", "ConvInputGrad", "ConvWeightGrad", "MaxPool", "PoolScatter", "PoolGather",
+    "AvgPool", "AvgPoolTranspose",
     "Erf", "erf_array", "ELU", "Softplus", "Normalize",
     "expand", "index_arrays", "normalize_axis", "scatter_add", "select", "stable_shift",
 ]
@@ -58,3 +67,4 @@ __all__ += [  # --- v2 ops
     "parse_subscripts", "along_axis_index", "gather_index", "cumsum_axis", "pad_value",
     "pad_widths", "roll_args", "tile_reps", "torch_pad_widths", "triangle_check",
 ]
+__all__ += ["GRUGates", "LSTMCellState", "LSTMHidden"]  # wt-rnnattn

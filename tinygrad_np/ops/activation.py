@@ -47,7 +47,7 @@ class Softplus(Function):
     keeps_output = False
 
     def forward(self, a, beta, threshold):
-        self.beta = beta
+        self.beta, self.threshold = beta, threshold
         z = a * beta
         self.above = z > threshold
         soft = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / beta

@@ -119,6 +119,15 @@ class Cast(Function):
     def backward(self, g): return g.astype(self.saved[1].dtype)
 
 
+class Clone(Function):
+    """A copy that stays in the graph: PyTorch's clone()."""
+
+    keeps_output = keeps_inputs = False
+
+    def forward(self, a): return a.copy()
+    def backward(self, g): return g
+
+
 # --- v2: sin cos log1p expm1 square
 def _sin(x):
     return x.sin() if isinstance(x, Tensor) else np.sin(x)

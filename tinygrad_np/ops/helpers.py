@@ -45,7 +45,8 @@ def masked(g: Any, keep: Any) -> Any:
         if tracer is not None:
             return tracer.call_value(masked, g, keep)
     product = g * keep
-    if math.isnan(np.vdot(product, product)):
+    flat = product.ravel(order="K")  # a view also of a transposed or channels-last product
+    if math.isnan(np.vdot(flat, flat)):
         return np.where(keep, g, zero(g))
     return product
 

@@ -56,7 +56,7 @@ class Pad(Function):
     keeps_output = False
 
     def forward(self, a, widths, value=0):
-        self.widths = widths
+        self.widths, self.value = widths, value
         shape = tuple(n + before + after for n, (before, after) in zip(a.shape, widths))
         out = np.full(shape, value, dtype=a.dtype)
         out[tuple(slice(max(b, 0), m - max(e, 0)) for m, (b, e) in zip(shape, widths))] = \

@@ -127,6 +127,13 @@ def _constant_input(node: Function, i: int) -> tuple[Any, Any, Any, bool]:
     return None, None, None, None, False
 
 
+def _owner(a: np.ndarray) -> np.ndarray:
+    """The array whose memory the view `a` looks into."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
 class _Drawing:
     """Collects the items, clusters and edges of one picture, then writes DOT lines."""
 
@@ -278,7 +285,11 @@ class _Drawing:
         if absorbed and not (name or big):
             return None  # a literal inside a collapsed module is part of the box
         if name or (alive and big):  # one array: one box, however many ops read it
-            key = self.constant_key.setdefault(array_id, f"c{len(self.constant_key)}")
+            # a slice of a larger array (the step t of an unrolled sequence) is that array
+            whole = owner_id if owner_id is not None and big else array_id
+            key = self.constant_key.setdefault(whole, f"c{len(self.constant_key)}")
+            if whole != array_id and alive:
+                shape = _owner(node.saved[i + 1]).shape  # the box is the whole array
         else:
             key = f"c{node.seq}_{i}"
         if key in self.items:

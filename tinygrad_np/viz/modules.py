@@ -4,6 +4,12 @@
 lies strictly between were created inside that call, nested calls included.
 Sibling spans never overlap, so the deepest module owning a node is found by
 one binary search per level.
+
+A module may also mark parts of its own forward: a list `_sub_spans` of
+`(label, start, end)` (stamps as above) that it sets in `forward`. Each becomes a
+cluster inside the module's, nested by containment -- the recurrent layers mark each
+layer and each time step, so an unrolled sequence collapses to one box per step
+(`collapse=` counts these levels like module levels).
 """
 from __future__ import annotations
 
@@ -33,6 +39,8 @@ class ModuleEntry:
         m = self.module
         if hasattr(m, "in_features") and hasattr(m, "out_features"):
             kind += f"({m.in_features}→{m.out_features})"
+        elif hasattr(m, "in_channels") and hasattr(m, "kernel_size"):  # Conv2d(1→16, 3x3)
+            kind += f"({m.in_channels}→{m.out_channels}, {'x'.join(map(str, m.kernel_size))})"
         else:
             extra = m.extra_repr() if hasattr(m, "extra_repr") else ""
             kind += f"({extra})" if extra and len(extra) <= 24 else ""
@@ -43,12 +51,47 @@ class ModuleEntry:
         return sum(int(p.size) for p in self.module.parameters())
 
 
+class SpanEntry(ModuleEntry):
+    """A part of a module's forward that the module marked itself (a layer, a time step)."""
+
+    def __init__(self, text: str, path: str, module: Any, depth: int, parent: ModuleEntry,
+                 span: tuple[int, int]) -> None:
+        super().__init__(text, path, module, depth, parent)
+        self.span = span
+
+    def label(self) -> str:
+        return self.name
+
+    def num_parameters(self) -> int:
+        return 0  # the weights belong to the module, shared by all its steps
+
+
+def _span_entries(entry: ModuleEntry) -> list[ModuleEntry]:
+    """The entries of `entry.module._sub_spans`, nested by containment under `entry`."""
+    spans = getattr(entry.module, "__dict__", {}).get("_sub_spans")
+    if not spans or entry.span is None:
+        return []
+    made: list[ModuleEntry] = []
+    open_: list[ModuleEntry] = [entry]  # the chain of spans containing the current one
+    for i, (text, start, end) in enumerate(sorted(spans, key=lambda s: (s[1], -s[2]))):
+        while len(open_) > 1 and not start < open_[-1].span[1]:
+            open_.pop()
+        parent = open_[-1]
+        kid = SpanEntry(text, f"{entry.path}.{i}~", entry.module, parent.depth + 1, parent,
+                        (start, end))
+        parent.children.append(kid)
+        made.append(kid)
+        open_.append(kid)
+    return made
+
+
 def module_tree(model: Any, collapse: bool | int) -> tuple[ModuleEntry, dict[str, ModuleEntry]]:
     """The model's modules as entries (root first) and {dotted path: entry}."""
     depth_limit = 1 if collapse is True else int(collapse or 0)
     root = ModuleEntry("", "", model, 0, None)
     by_path = {"": root}
     stack = [root]
+    spans: list[ModuleEntry] = []
     while stack:
         entry = stack.pop()
         for name, child in entry.module.named_children():
@@ -57,10 +100,12 @@ def module_tree(model: Any, collapse: bool | int) -> tuple[ModuleEntry, dict[str
             entry.children.append(kid)
             by_path[path] = kid
             stack.append(kid)
+        spans.extend(_span_entries(entry))
+    for entry in [*by_path.values(), *spans]:
         entry.children = [c for c in entry.children if c.span is not None]
         entry.children.sort(key=lambda c: c.span[0])
         entry.starts = [c.span[0] for c in entry.children]
-    for entry in by_path.values():
+    for entry in [*by_path.values(), *spans]:
         if depth_limit and entry.depth > 0:
             entry.collapsed = entry.depth == depth_limit or (
                 entry.depth < depth_limit and not entry.children)
