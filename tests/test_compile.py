@@ -358,3 +358,37 @@ def test_returned_and_later_read_values_are_not_overwritten():
         want = f(x)
         for a, b in zip((r, t, h), want):
             np.testing.assert_allclose(a.data, b.data, rtol=1e-12)
+
+
+def test_code_after_backward_reads_each_replays_gradient():
+    """clip_grad_norm_ inside the step and `return w.grad`: the replay's gradient, not the
+    recording's (the gradient is read by a step of the plan)."""
+    def run(compiled):
+        tg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1))
+        model.to(np.float64)
+        opt = tg.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = ((model(x) - y) ** 2).mean()
+            loss.backward()
+            norm = tg.nn.utils.clip_grad_norm_(model.parameters(), max_norm=0.1)
+            opt.step()
+            return loss.item(), norm.item(), model[0].bias.grad
+
+        f = tg.compile(step) if compiled else step
+        rng = np.random.default_rng(3)
+        return [f(tg.tensor(rng.normal(size=(16, 3))), tg.tensor(rng.normal(size=(16, 1))))
+                for _ in range(6)], model.state_dict()
+
+    eager, eager_state = run(False)
+    compiled, state = run(True)
+    for (loss, norm, grad), (loss_e, norm_e, grad_e) in zip(compiled, eager):
+        assert loss == pytest.approx(loss_e, rel=1e-12) and norm == pytest.approx(norm_e,
+                                                                                 rel=1e-12)
+        np.testing.assert_allclose(grad.data, grad_e.data, rtol=1e-12)
+    assert len({norm for _, norm, _ in compiled}) > 1
+    assert not np.allclose(compiled[0][2].data, compiled[-1][2].data)  # not overwritten
+    for name in state:
+        np.testing.assert_allclose(state[name], eager_state[name], rtol=1e-12, err_msg=name)

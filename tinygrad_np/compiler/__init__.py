@@ -87,10 +87,14 @@ class CompiledFunction:
                     call_args.append(a)
             try:
                 result = self.fn(*call_args)
+                outputs = _output_specs(result)  # before the traced arrays become plain
             finally:
                 for tensor, array in swapped:
                     tensor.data = array
-        plan = Plan(tracer, _output_specs(result))
+                for leaf in tracer.grad_reads:  # plain arrays again outside the recording
+                    if leaf.grad is not None and isinstance(leaf.grad.data, TracedArray):
+                        leaf.grad.data = leaf.grad.data.view(np.ndarray)
+        plan = Plan(tracer, outputs)
         if len(self.plans) >= MAX_PLANS:
             self.plans.pop(next(iter(self.plans)))
         self.plans[key] = plan

@@ -10,7 +10,7 @@ import numpy as np
 from tinygrad_np.function import make_tensor, number_array
 from tinygrad_np.versions import mark_modified
 
-from tinygrad_np.compiler.tracer import Pack, Slot, Tracer, read_live
+from tinygrad_np.compiler.tracer import Pack, Slot, Tracer, read_grad, read_live
 
 
 def _resolve(spec: Any, values: list) -> Any:
@@ -92,6 +92,8 @@ class Plan:
         for i, step in enumerate(self.steps):
             if type(step.out) is int and step.out in folded:
                 continue
+            if step.fn is read_grad and step.out not in last_use and step.out not in kept:
+                continue  # a .grad nothing read after backward
             fn = f"f{i}"
             namespace[fn] = self.replaced.get(i, step.fn)
             args = [expr(a) for a in self.scalars.get(i, step.args)]

@@ -20,6 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from tinygrad_np import grad_mode
+from tinygrad_np._tensor import Tensor
 from tinygrad_np.function import Function
 
 
@@ -185,6 +186,7 @@ class Tracer:
         self.modules: dict[int, tuple[Any, bool]] = {}  # id -> (module, training) seen
         self.suspended = 0                   # > 0 inside an op or a recorded call
         self.guarded: set[int] = set()
+        self.grad_reads: list[Any] = []      # leaves whose .grad holds a traced view
         self.keep_copies = False             # check=True: values as they were when computed
         self.context = ""                    # the op whose NumPy calls are being recorded
 
@@ -439,6 +441,16 @@ class Tracer:
                 leaf.grad = make_tensor(g if leaf.grad is None else leaf.grad.data + g, None)
                 continue
             self.call(autograd.accumulate_grad, leaf, g)
+            if isinstance(leaf.grad, Tensor) and type(leaf.grad.data) is np.ndarray:
+                # code after backward() that reads leaf.grad (clip_grad_norm_, `return
+                # w.grad`) reads each replay's gradient: a step that reads it live
+                leaf.grad.data = self.call_value(read_grad, leaf)
+                self.grad_reads.append(leaf)
+
+
+def read_grad(leaf: Any) -> np.ndarray:
+    """leaf.grad's array at replay (what accumulate_grad just left there)."""
+    return leaf.grad.data
 
 
 def _array_result(fn: Callable, *args: Any, **kwargs: Any) -> np.ndarray:

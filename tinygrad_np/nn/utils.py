@@ -86,7 +86,7 @@ def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float
                           total_norm: Any) -> None:
     """Scale the gradients by min(max_norm / (total_norm + 1e-6), 1), in place."""
     parameters = _as_list(parameters, "clip_grads_with_norm_")
-    total = np.asarray(total_norm.data if isinstance(total_norm, Tensor) else total_norm)
+    total = total_norm.data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
     clip_coef = np.minimum(float(max_norm) / (total + 1e-6), 1.0)  # NaN stays NaN, as torch
 
     def scale(g: np.ndarray) -> None:
