@@ -133,15 +133,46 @@ def test_a_leaf_gradient_never_aliases_another_leaf_the_grad_argument_or_a_saved
 
 
 def test_only_an_unshared_gradient_is_taken_without_a_copy() -> None:
-    # the call shape backward() uses: a dict of gradients and a loop over it
-    for _, g in {"leaf": np.ones(3)}.items():
-        assert autograd._private_copy(g, g.dtype) is g
-        assert autograd._private_copy(g, np.dtype(np.float32)) is not g  # a cast copies
+    def accumulate(g: np.ndarray, dtype: np.dtype) -> np.ndarray:  # accumulate_grad's frame
+        return autograd._private_copy(g, dtype)
+
+    # the call shape backward() uses: popped from the dict of gradients, then accumulate_grad
+    _, g = {"leaf": np.ones(3)}.popitem()
+    assert accumulate(g, g.dtype) is g
+    assert accumulate(g, np.dtype(np.float32)) is not g  # a cast copies
     shared = np.ones(3)
-    for _, g in {"a": shared, "b": shared}.items():
-        assert autograd._private_copy(g, g.dtype) is not g
-    for _, g in {"view": np.ones(4)[:3]}.items():
-        assert autograd._private_copy(g, g.dtype) is not g
+    grads = {"a": shared, "b": shared}
+    del shared
+    _, g = grads.popitem()
+    assert accumulate(g, g.dtype) is not g
+    _, g = {"view": np.ones(4)[:3]}.popitem()
+    assert accumulate(g, g.dtype) is not g
+    # grad()'s shape: read from the dict, which keeps it
+    grads = {"leaf": np.ones(3)}
+    g = grads.get("leaf")
+    assert autograd._private_copy(g, g.dtype) is g
+    grads["other"] = g
+    assert autograd._private_copy(g, g.dtype) is not g
+
+
+def test_backward_takes_an_unshared_gradient_without_copying(monkeypatch) -> None:
+    copied = []
+
+    class CountingNumpy:  # autograd's numpy, noting each np.array of an array
+        def __getattr__(self, name: str) -> object:
+            return getattr(np, name)
+
+        @staticmethod
+        def array(obj: object, *args: object, **kwargs: object) -> np.ndarray:
+            copied.append(isinstance(obj, np.ndarray))
+            return np.array(obj, *args, **kwargs)
+
+    monkeypatch.setattr(autograd, "np", CountingNumpy())
+    x, w = f64([[1.0, 2.0]]), f64([[1.0], [1.0]])
+    (x @ w).sum().backward()
+    assert not any(copied) and x.grad is not None and w.grad is not None
+    (x + x).sum().backward()  # one array for two uses of x: added, not shared
+    np.testing.assert_array_equal(x.grad.data, [[3.0, 3.0]])
 
 
 # -------------------------------------------------------- create_graph, grad()

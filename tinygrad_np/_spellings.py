@@ -8,6 +8,7 @@ Nothing here imports the rest of the package.
 """
 from __future__ import annotations
 
+import inspect
 from collections import namedtuple
 from typing import Any
 
@@ -166,3 +167,34 @@ def hint(cls: type, name: str) -> str | None:
     if name.endswith("_") and not name.startswith("_") and hasattr(cls, stem):
         return f"there is no in-place {name}; use the out-of-place t = t.{stem}(...)"
     return None
+
+
+class MissingName:
+    """A PyTorch name a Tensor class lacks, kept on the class: reading it raises an
+    AttributeError that says what to use (so hasattr is False, as for any missing name).
+
+    NOTE: not a Tensor.__getattr__: a class with __getattr__ makes every attribute read on
+    its instances (t.data, t.grad_fn) slower, W3 +3.7% and W5 +3.5% instructions.
+    """
+
+    __slots__ = ("name", "advice")
+
+    def __init__(self, name: str, advice: str) -> None:
+        self.name, self.advice = name, advice
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        what = f"type object '{owner.__name__}'" if obj is None else \
+            f"'{type(obj).__name__}' object"
+        # name left unset: Python's "Did you mean" would add a guess (add -> add_)
+        raise AttributeError(f"{what} has no attribute '{self.name}'; {self.advice}", obj=obj)
+
+
+def add_hints(cls: type) -> None:
+    """Put a MissingName on cls for each hinted name it lacks: HINTS, and x_ for its
+    methods x (t.clamp_ says to use t = t.clamp(...))."""
+    inplace = [name + "_" for name in dir(cls) if not name.startswith("_")
+               and not name.endswith("_") and inspect.isfunction(getattr(cls, name))]
+    for name in [*HINTS, *inplace]:
+        advice = None if hasattr(cls, name) else hint(cls, name)
+        if advice:
+            setattr(cls, name, MissingName(name, advice))

@@ -10,6 +10,7 @@ other: they are imported at the bottom, the one import circle of the package.
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 from typing import Any, Iterator, Sequence
 
@@ -665,7 +666,7 @@ class Tensor:
 
     # ------------------------------------------------------ PyTorch spellings
     # The names PyTorch users reach for, beside NumPy's above. A PyTorch name we lack
-    # gets a hint from __getattr__ (the table: _spellings.HINTS).
+    # gets a hint (see _spellings.add_hints, below the class).
     def view(self, *shape: Any) -> Tensor:
         """Same as `reshape`: it always works, whatever the memory layout (no contiguity
         requirement, so no `.contiguous()` first)."""
@@ -873,13 +874,14 @@ class Tensor:
         raise TypeError(f"format spec {spec!r} needs a one-element tensor, this one has shape "
                         f"{self.shape}; format t.item() of one element, or the array t.data")
 
-    def __getattr__(self, name: str) -> Any:
-        """Called only when normal lookup fails: a PyTorch name we lack says what to use."""
-        advice = None if name.startswith("__") else _spellings.hint(type(self), name)
-        message = f"'{type(self).__name__}' object has no attribute '{name}'"
-        if advice:  # name left unset: Python's "Did you mean" would add a guess (add -> add_)
-            raise AttributeError(f"{message}; {advice}", obj=self)
-        raise AttributeError(message, name=name, obj=self)
+    def __dir__(self) -> list[str]:
+        """The attributes, without the PyTorch names that only say what to use instead."""
+        return [name for name in super().__dir__()
+                if not isinstance(inspect.getattr_static(self, name, None),
+                                  _spellings.MissingName)]
+
+
+_spellings.add_hints(Tensor)  # a PyTorch name we lack says what to use (_spellings.HINTS)
 
 
 _DEVICES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla")  # device strings of to()

@@ -325,7 +325,9 @@ def _private_copy(g: Any, dtype: np.dtype) -> np.ndarray:
 
 
 def _count_unshared() -> int:
-    """What getrefcount says, in a call shaped like backward()'s, of an unshared gradient.
+    """What getrefcount says, in a call shaped like backward()'s, of an unshared gradient:
+    popped from the walk's dict into a local, passed through accumulate_grad. (grad()'s
+    shape holds as many references: the dict's, a local, _private_copy's argument.)
 
     Measured once, not assumed: CPython versions count references held by frames
     differently (3.14 borrows some), and a count too high would let two leaves share.
@@ -333,9 +335,11 @@ def _count_unshared() -> int:
     def probe(g: Any, dtype: Any) -> int:
         return sys.getrefcount(g)
 
-    for _, g in {None: np.empty(1)}.items():
+    def accumulate(leaf: Any, g: Any) -> int:
         return probe(g, g.dtype)
-    raise AssertionError("unreachable")
+
+    leaf, g = {None: np.empty(1)}.popitem()
+    return accumulate(leaf, g)
 
 
 _UNSHARED = _count_unshared()
@@ -359,7 +363,8 @@ def backward(tensor: Tensor, grad: Any = None, retain_graph: bool = False,
         grad_mode.tracer().backward(tensor, g, retain_graph, create_graph, hooks)
         return
     grads = _walk([tensor], [g], retain_graph or create_graph, create_graph)
-    for leaf, g in grads.items():
+    while grads:  # popped, so the dict holds no reference of its own (see _private_copy)
+        leaf, g = grads.popitem()
         if isinstance(leaf, Tensor):
             accumulate_grad(leaf, g, create_graph)
 

@@ -46,7 +46,8 @@ def masked(g: Any, keep: Any) -> Any:
             return tracer.call_value(masked, g, keep)
     product = g * keep
     flat = product.ravel(order="K")  # a view also of a transposed or channels-last product
-    if math.isnan(np.vdot(flat, flat)):
+    # NOTE: the method flat.dot, not np.vdot and its Python dispatcher: W5 -1.1% instructions
+    if math.isnan(flat.dot(flat)):
         return np.where(keep, g, zero(g))
     return product
 
