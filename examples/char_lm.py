@@ -40,7 +40,8 @@ from matplotlib.figure import Figure  # the object API renders with Agg, no pypl
 from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
 import tinygrad_np as tg
-from _common import ExampleParser, positive_float, positive_int, seed_int
+from _common import (  # examples/_common.py
+    add_compile_option, compile_report, ExampleParser, positive_float, positive_int, seed_int)
 from tinygrad_np import nn
 from tinygrad_np.nn import functional as F
 
@@ -77,6 +78,7 @@ def build_parser() -> ExampleParser:
                         help="characters per training window")
     parser.add_argument("--seed", type=seed_int, default=0,
                         help="seeds the initial weights, the windows and the samples")
+    add_compile_option(parser)
     parser.add_argument("--quick", action="store_true",
                         help="a short run (25 steps of 32-character windows, a small text) for "
                         "tests and smoke checks")
@@ -296,17 +298,23 @@ def run(args: argparse.Namespace) -> dict:
     history: dict[str, list] = {"step": [], "train_bits": [], "eval_step": [], "valid_bits": []}
     evals = steps if args.quick else max(1, steps // 6)  # steps between validations
     running = None
-    for step in range(1, steps + 1):
-        starts = rng.integers(0, len(train) - length - 1, size=args.batch_size)
-        rows = train[starts[:, None] + np.arange(length + 1)]
+
+    def train_step(rows: np.ndarray) -> float:
+        """One Adam step on a batch of windows (inputs rows[:, :-1], targets shifted by 1)."""
         optimizer.zero_grad()
         logits, _ = model(rows[:, :-1])
         loss = F.cross_entropy(logits.reshape(-1, vocab), rows[:, 1:].ravel())
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
+        return loss.item()
+
+    run_step = tg.compile(train_step) if args.compile else train_step
+    for step in range(1, steps + 1):
+        starts = rng.integers(0, len(train) - length - 1, size=args.batch_size)
+        rows = train[starts[:, None] + np.arange(length + 1)]
+        bits = run_step(rows) / LN2
         schedule.step()
-        bits = loss.item() / LN2
         running = bits if running is None else 0.95 * running + 0.05 * bits
         history["step"].append(step)
         history["train_bits"].append(running)
@@ -318,7 +326,8 @@ def run(args: argparse.Namespace) -> dict:
     valid_bits = history["valid_bits"][-1]
     train_seconds = time.perf_counter() - start
     print(f"validation {valid_bits:.3f} bits/char, bigram {bigram:.3f} "
-          f"({bigram - valid_bits:+.3f} better) after {steps} steps, {train_seconds:.0f} s")
+          f"({bigram - valid_bits:+.3f} better) after {steps} steps, {train_seconds:.0f} s"
+          f"{compile_report(run_step)}")
 
     samples = {}
     for t in TEMPERATURES:

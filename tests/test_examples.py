@@ -344,3 +344,15 @@ def test_compile_gives_the_eager_results(name: str, tmp_path: Path,
     assert numbers
     for key in numbers:
         assert compiled[key] == pytest.approx(eager[key], rel=1e-6), key
+
+
+@pytest.mark.parametrize("model", ["lstm", "transformer"])
+def test_char_lm_compile_gives_the_eager_results(model: str, tmp_path: Path) -> None:
+    """In fresh processes (its text is the docstrings of the modules Python has, which
+    importing more modules in one process would change): the same validation figure."""
+    runs = [run_program(str(ROOT / "examples" / "char_lm.py"), "--quick", "--model", model,
+                        "--out", str(tmp_path), *flag) for flag in ([], ["--compile"])]
+    assert all(run.returncode == 0 for run in runs), runs[-1].stderr[-500:]
+    lines = [next(line for line in run.stdout.splitlines() if line.startswith("validation"))
+             for run in runs]
+    assert lines[1].startswith(lines[0].split(" after ")[0]) and "tg.compile:" in lines[1]
