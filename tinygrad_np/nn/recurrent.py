@@ -349,7 +349,19 @@ class _RNNBase(Module):
 
     def _direction(self, seq: list, state: list, layer: int, reverse: bool,
                    spans: list) -> tuple[list, Any]:
-        """One layer in one direction: the hidden state at every step, and the final state."""
+        """One layer in one direction: the hidden state at every step, and the final state
+        (h, or (h, c) for an LSTM); each step a span of its own for the pictures."""
+        step = self._step(layer, reverse, spans)
+        hs: list = [None] * len(seq)
+        for t in (range(len(seq) - 1, -1, -1) if reverse else range(len(seq))):
+            start = next_seq()
+            state = step(seq[t], state)
+            hs[t] = state[0]
+            spans.append((f"t={t}", start, next_seq()))
+        return hs, state[0] if len(state) == 1 else tuple(state)
+
+    def _step(self, layer: int, reverse: bool, spans: list) -> Any:
+        """step(x_t, state) -> new state (a list: [h] or [h, c]) for one layer and direction."""
         raise NotImplementedError
 
     def _finals(self, finals: list, unbatched: bool) -> Tensor:
@@ -389,20 +401,13 @@ class RNN(_RNNBase):
         """(output, h_n)."""
         return self._run(input, [hx], ["h0"])
 
-    def _direction(self, seq: list, state: list, layer: int, reverse: bool,
-                   spans: list) -> tuple[list, Any]:
+    def _step(self, layer: int, reverse: bool, spans: list) -> Any:
         start = next_seq()
         w_ih, w_hh, b_ih, b_hh = self._weights(layer, reverse)
         bias = _summed_bias(b_ih, b_hh)
         spans.append(("weights", start, next_seq()))
         relu = self.nonlinearity == "relu"
-        (h,) = state
-        hs: list = [None] * len(seq)
-        for t in (range(len(seq) - 1, -1, -1) if reverse else range(len(seq))):
-            start = next_seq()
-            h = hs[t] = rnn_step(seq[t], h, w_ih, w_hh, bias, relu)
-            spans.append((f"t={t}", start, next_seq()))
-        return hs, h
+        return lambda x, state: [rnn_step(x, state[0], w_ih, w_hh, bias, relu)]
 
 
 class GRU(_RNNBase):
@@ -423,16 +428,9 @@ class GRU(_RNNBase):
         """(output, h_n)."""
         return self._run(input, [hx], ["h0"])
 
-    def _direction(self, seq: list, state: list, layer: int, reverse: bool,
-                   spans: list) -> tuple[list, Any]:
+    def _step(self, layer: int, reverse: bool, spans: list) -> Any:
         w_ih, w_hh, b_ih, b_hh = self._weights(layer, reverse)
-        (h,) = state
-        hs: list = [None] * len(seq)
-        for t in (range(len(seq) - 1, -1, -1) if reverse else range(len(seq))):
-            start = next_seq()
-            h = hs[t] = gru_step(seq[t], h, w_ih, w_hh, b_ih, b_hh)
-            spans.append((f"t={t}", start, next_seq()))
-        return hs, h
+        return lambda x, state: [gru_step(x, state[0], w_ih, w_hh, b_ih, b_hh)]
 
 
 class LSTM(_RNNBase):
@@ -459,17 +457,9 @@ class LSTM(_RNNBase):
         h0, c0 = (None, None) if hx is None else hx
         return self._run(input, [h0, c0], ["h0", "c0"])
 
-    def _direction(self, seq: list, state: list, layer: int, reverse: bool,
-                   spans: list) -> tuple[list, Any]:
+    def _step(self, layer: int, reverse: bool, spans: list) -> Any:
         start = next_seq()
         w_ih, w_hh, b_ih, b_hh = self._weights(layer, reverse)
         bias = _summed_bias(b_ih, b_hh)
         spans.append(("weights", start, next_seq()))
-        h, c = state
-        hs: list = [None] * len(seq)
-        for t in (range(len(seq) - 1, -1, -1) if reverse else range(len(seq))):
-            start = next_seq()
-            h, c = lstm_step(seq[t], h, c, w_ih, w_hh, bias)
-            hs[t] = h
-            spans.append((f"t={t}", start, next_seq()))
-        return hs, (h, c)
+        return lambda x, state: list(lstm_step(x, state[0], state[1], w_ih, w_hh, bias))
