@@ -9,24 +9,9 @@ import tinygrad_np as tg
 from tinygrad_np import nn
 from tinygrad_np.testing import gradcheck, gradgradcheck
 
+from pattern_weights import data, load_pattern, pattern  # noqa: F401  (tests/)
+
 F64 = np.float64
-
-
-def pattern(shape, k):
-    """The deterministic weights the constants below were computed with (in PyTorch)."""
-    return 0.5 * np.sin(np.arange(int(np.prod(shape))) * 0.37 + k).reshape(shape)
-
-
-def data(shape, k=0):
-    """The deterministic inputs of the constants below."""
-    return np.cos(np.arange(int(np.prod(shape))) * 0.61 + k).reshape(shape)
-
-
-def load_pattern(module, keys):
-    """The names and shapes PyTorch's state_dict has, filled with pattern(); loaded."""
-    assert [(n, p.shape) for n, p in module.named_parameters()] == keys
-    module.load_state_dict({name: pattern(shape, i) for i, (name, shape) in enumerate(keys)})
-    return module
 
 
 # ------------------------------------------------------------------ NumPy, written out
