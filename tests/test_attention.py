@@ -9,7 +9,7 @@ from tinygrad_np import nn
 from tinygrad_np.nn import functional as F
 from tinygrad_np.testing import gradcheck, gradgradcheck
 
-from pattern_weights import data, load_pattern, pattern  # tests/pattern_weights.py
+from pattern_weights import data, load_pattern  # tests/pattern_weights.py
 
 F64 = np.float64
 

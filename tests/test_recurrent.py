@@ -9,7 +9,7 @@ import tinygrad_np as tg
 from tinygrad_np import nn
 from tinygrad_np.testing import gradcheck, gradgradcheck
 
-from pattern_weights import data, load_pattern, pattern  # tests/pattern_weights.py
+from pattern_weights import data, load_pattern  # tests/pattern_weights.py
 
 F64 = np.float64
 
